@@ -1,0 +1,209 @@
+"""Every option synthgen has, with its default, in one place.
+
+The CLI, the Python API and the YAML files under ``configs/`` all resolve to these pydantic
+models; nothing else in the package holds a default. ``extra="forbid"`` everywhere so that a
+misspelt key in a YAML file is an error, not a silently ignored option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from synthgen.errors import UserError
+
+ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the data is and how to read it."""
+
+    path: Path | None = None
+    condition: str | None = None
+    # Tables: override inferred column kinds, e.g. {"age": "integer"}; drop columns (ids).
+    kinds: dict[str, ColumnKind] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
+    # Imaging: manifest (image path + condition [+ patient_id]); default <folder>/labels.csv.
+    labels: Path | None = None
+    image_column: str = "image"
+    patient_column: str = "patient_id"
+
+
+class SplitConfig(_Strict):
+    """Stratified (and, where patient ids exist, patient-level) split made before fitting."""
+
+    holdout: float = Field(0.2, ge=0.0, lt=1.0)
+    test: float = Field(0.2, ge=0.0, lt=1.0)
+    seed: int = 0
+
+    @field_validator("test")
+    @classmethod
+    def _leaves_train(cls, v: float, info: Any) -> float:
+        if v + info.data.get("holdout", 0.0) >= 0.9:
+            raise ValueError("holdout + test must leave at least 10% of rows for training")
+        return v
+
+
+class TabularModelConfig(_Strict):
+    """Conditional tabular GAN in the CTGAN family (WGAN-GP + PacGAN)."""
+
+    kind: Literal["tabular"] = "tabular"
+    embedding_dim: int = Field(128, ge=1)
+    generator_dims: list[int] = Field(default_factory=lambda: [256, 256])
+    discriminator_dims: list[int] = Field(default_factory=lambda: [256, 256])
+    pac: int = Field(10, ge=1)
+    max_modes: int = Field(10, ge=1, description="Gaussian-mixture modes per continuous column")
+    gmm_max_rows: int = Field(
+        20_000, ge=100, description="rows sampled to fit each column's mixture (speed)"
+    )
+    max_categories: int = Field(
+        1000, ge=2, description="rarer categories beyond this many are pooled into '__other__'"
+    )
+    gp_weight: float = Field(10.0, ge=0.0)
+    discriminator_steps: int = Field(1, ge=1)
+    generator_lr: float = Field(2e-4, gt=0)
+    discriminator_lr: float = Field(2e-4, gt=0)
+    weight_decay: float = Field(1e-6, ge=0)
+
+
+class ImageModelConfig(_Strict):
+    """Conditional GAN for 2D slices or 3D volumes built from MONAI blocks."""
+
+    kind: Literal["image"] = "image"
+    spatial_dims: Literal[2, 3] = 2
+    image_size: int = Field(64, ge=8, description="side length after crop/pad/resize")
+    latent_dim: int = Field(128, ge=1)
+    base_channels: int = Field(64, ge=4)
+    loss: Literal["hinge", "nsgan"] = "hinge"
+    r1_gamma: float = Field(0.0, ge=0.0, description="R1 penalty weight (0 disables)")
+    diffaug: bool = True
+    ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
+    generator_lr: float = Field(2e-4, gt=0)
+    discriminator_lr: float = Field(2e-4, gt=0)
+    # 2D from volumes: axial slices whose foreground share exceeds this are kept.
+    slice_min_foreground: float = Field(0.05, ge=0.0, lt=1.0)
+    slice_range: tuple[float, float] = (0.0, 1.0)
+    pixdim: list[float] | None = Field(None, description="resample spacing in mm (None keeps)")
+    intensity_percentiles: tuple[float, float] = (0.5, 99.5)
+
+
+ModelConfig = Annotated[Union[TabularModelConfig, ImageModelConfig], Field(discriminator="kind")]
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(300, ge=1)
+    batch_size: int = Field(500, ge=2)
+    seed: int = 0
+    device: Device = "auto"
+    checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints (0: none)")
+    progress: bool = True
+
+
+class SampleConfig(_Strict):
+    n: int | None = Field(None, ge=1)
+    balance: Literal["equal", "fill"] | None = None
+    classes: dict[str, int] = Field(default_factory=dict)
+    seed: int = 0
+    out: Path | None = None
+    privacy_filter: bool = False
+    mark_synthetic: bool = False
+
+    @field_validator("classes")
+    @classmethod
+    def _positive_counts(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {k: c for k, c in v.items() if c < 0}
+        if bad:
+            raise ValueError(f"class counts must be >= 0, got {bad}")
+        return v
+
+
+class EvalConfig(_Strict):
+    seeds: int = Field(5, ge=1, description="downstream classifier repeats")
+    detection_folds: int = Field(5, ge=2)
+    max_rows: int = Field(5000, ge=100, description="rows per side used by the costlier metrics")
+
+
+class TrackingConfig(_Strict):
+    enabled: bool = True
+    # None: MLFLOW_TRACKING_URI if set, else sqlite:///<cwd>/mlflow.db
+    uri: str | None = None
+    experiment: str | None = Field(None, description="default: synthgen-<dataset name>")
+    register_model: bool = True
+
+
+class FitConfig(_Strict):
+    """Everything a ``fit`` needs; saved, resolved, with the model."""
+
+    name: str | None = None
+    runs_dir: Path = Path("runs")
+    data: DataConfig = Field(default_factory=DataConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    model: ModelConfig | None = None  # None: chosen by the data's modality
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+
+class PipelineConfig(_Strict):
+    """``synthgen run pipeline.yaml``: fit -> sample -> evaluate -> report."""
+
+    fit: FitConfig
+    sample: SampleConfig = Field(default_factory=SampleConfig)
+    evaluate: EvalConfig = Field(default_factory=EvalConfig)
+    report_dir: Path | None = None
+
+
+def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig:
+    return TabularModelConfig() if modality == "tabular" else ImageModelConfig()
+
+
+class ConfigError(UserError):
+    """A config file or option that cannot be used; the message is one readable line."""
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config ({e.strerror or e})") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return doc
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base`` recursively; ``None`` values in override are skipped."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validate(model: type[BaseModel], doc: dict[str, Any], source: str = "config") -> Any:
+    """Build ``model`` from ``doc``; a validation error becomes one readable line."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{source}: {loc}: {first['msg']}") from None
