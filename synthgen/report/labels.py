@@ -1,0 +1,29 @@
+"""Plain-language names for metric keys, so a clinician-researcher can read the headline.
+
+Unknown keys fall back to the key itself; the imaging evaluation may add its own entries.
+"""
+
+from __future__ import annotations
+
+LABELS: dict[str, str] = {
+    "fidelity/column_shapes": "Column shapes (1−KS / 1−TVD, 1 = identical)",
+    "fidelity/pair_trends": "Pair trends (correlation / contingency similarity, 1 = identical)",
+    "fidelity/detection_auc": "Detection AUC: can a classifier tell synthetic from real? (0.5 = no)",
+    "fidelity/alpha_precision": "Precision: synthetic rows that look real (1 = all)",
+    "fidelity/beta_recall": "Recall: real variety covered by synthetic rows (1 = all)",
+    "memorization/dcr_share": "Share of synthetic rows closer to training than to holdout (0.5 = safe)",
+    "memorization/exact_copy_share": "Share of synthetic rows that copy a training row exactly",
+    "memorization/membership_auc": "Membership-inference AUC from distances (0.5 = safe)",
+    "memorization/nndr_median": "Median nearest-neighbour distance ratio to training (low = close copies)",
+}
+
+
+def describe(key: str) -> str:
+    if key in LABELS:
+        return LABELS[key]
+    parts = key.split("/")
+    if parts[0] == "utility" and len(parts) == 4:
+        model, metric, arm = parts[1:]
+        return f"{metric.replace('_', ' ')} gain of {arm.replace('gain_', '').replace('_', ' ')} " \
+               f"over real only ({model})"
+    return key
