@@ -1,0 +1,77 @@
+"""The adapter contract between the workflow and a data modality."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthgen.config import DataConfig, EvalConfig, TrainConfig
+
+
+@dataclass
+class Loaded:
+    """Validated data ready to split: ``payload`` is a DataFrame or an image dataset."""
+
+    payload: Any
+    labels: list[str]
+    groups: list[str] | None = None  # patient ids: splits keep a patient's items together
+    fixed_test: np.ndarray | None = None  # a test split that came with the data (.npz)
+    description: dict[str, Any] | None = None  # recorded in model.json (e.g. transform chain)
+
+
+class Modality(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def load(self, data: DataConfig, model: Any) -> Loaded:
+        """Read and validate ``data.path``; one-line DataError on anything unusable."""
+
+    @abc.abstractmethod
+    def subset(self, payload: Any, index: np.ndarray) -> Any: ...
+
+    @abc.abstractmethod
+    def new_synthesizer(self, model: Any, train: TrainConfig, data: DataConfig) -> Any: ...
+
+    @abc.abstractmethod
+    def fit(self, synth: Any, train_payload: Any, condition: str, data: DataConfig, callback) -> Any: ...
+
+    @abc.abstractmethod
+    def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
+        """Where samples go without ``--out``: same format as the input."""
+
+    @abc.abstractmethod
+    def write_samples(self, samples: Any, out: Path, doc: Mapping[str, Any], mark_synthetic: bool) -> list[Path]: ...
+
+    @abc.abstractmethod
+    def read_samples(self, path: Path, doc: Mapping[str, Any]) -> Any:
+        """Read a written sample back, as the evaluation expects it."""
+
+    @abc.abstractmethod
+    def concat(self, parts: list[Any]) -> Any: ...
+
+    @abc.abstractmethod
+    def labels_of(self, samples: Any, doc: Mapping[str, Any]) -> list[str]:
+        """The class label (as str) of every sample, in order."""
+
+    @abc.abstractmethod
+    def privacy_keep_mask(self, train: Any, holdout: Any, samples: Any, doc: Mapping[str, Any]) -> tuple[np.ndarray, float]:
+        """Which synthetic samples are far enough from every training item to export."""
+
+    @abc.abstractmethod
+    def previews(self, samples: Any, doc: Mapping[str, Any]) -> dict[str, bytes]:
+        """Small files (name -> bytes) that show what the sample looks like."""
+
+    @abc.abstractmethod
+    def evaluate(
+        self,
+        splits: Mapping[str, Any],
+        synthetic: Any,
+        doc: Mapping[str, Any],
+        config: EvalConfig,
+        progress: Callable[[str], None] | None,
+    ) -> Any: ...

@@ -1,0 +1,384 @@
+"""fit / sample / evaluate / run: the one place that joins data, models, evaluation, reports
+and tracking. The CLI and the Python API both call these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthgen import atomic
+from synthgen.config import (
+    ConfigError,
+    EvalConfig,
+    FitConfig,
+    PipelineConfig,
+    SampleConfig,
+    TrackingConfig,
+    default_model_config,
+)
+from synthgen.data.sources import dataset_name, detect_modality, fingerprint
+from synthgen.data.splits import Splits, make_splits
+from synthgen.errors import DataError, ModelFileError, UserError
+from synthgen.modalities import get_modality
+from synthgen.models.artifact import load_model, read_document, write_model
+from synthgen.models.base import resolve_class_counts
+
+SPLITS_FILE = "splits.json"
+LAST_SAMPLE_FILE = "last_sample.json"
+LATEST = "latest"
+PRIVACY_TOP_UP_ROUNDS = 10
+
+Progress = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Config resolution
+# ----------------------------------------------------------------------------------------------
+
+
+def resolve_fit_config(config: FitConfig) -> FitConfig:
+    """Fill what depends on the data: the model kind and the run name."""
+    if config.data.path is None:
+        raise ConfigError("no data given: pass --data PATH (a table, a folder of scans or an .npz)")
+    if not config.data.condition:
+        raise ConfigError("no condition given: pass --condition COLUMN (the class label to balance)")
+    modality = detect_modality(config.data.path)
+    model = config.model or default_model_config(modality)
+    if model.kind != modality:
+        raise ConfigError(
+            f"{config.data.path}: is {modality} data but the config's model.kind is {model.kind!r}"
+        )
+    name = config.name or f"{dataset_name(config.data.path)}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    if not name or "/" in name or name.startswith(".") or name == LATEST:
+        raise ConfigError(f"run name {name!r} is not usable as a folder name")
+    return config.model_copy(update={"model": model, "name": name})
+
+
+def experiment_name(tracking: TrackingConfig, data_path: str | Path) -> str:
+    return tracking.experiment or f"synthgen-{dataset_name(data_path)}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Tracking helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _tracker(config: TrackingConfig):
+    from synthgen.tracking import make_tracker
+
+    return make_tracker(config)
+
+
+@contextlib.contextmanager
+def _run(tracker, name: str, experiment: str, run_type: str, parent: str | None) -> Iterator[Any]:
+    with tracker.start_run(name, experiment=experiment, run_type=run_type, parent_run_id=parent) as run:
+        yield run
+
+
+# ----------------------------------------------------------------------------------------------
+# fit
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    synthesizer: Any
+    document: dict[str, Any]
+    run_id: str | None = None
+
+
+def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) -> FitResult:
+    """Load and split the data, train on the train split, write ``runs/<name>/``, log it."""
+    config = resolve_fit_config(config)
+    modality = get_modality(config.model.kind)
+    data_path = Path(config.data.path)
+
+    # -- data: read, validate and split before anything is written or logged
+    loaded = modality.load(config.data, config.model)
+    splits = make_splits(
+        loaded.labels,
+        holdout=config.split.holdout,
+        test=config.split.test,
+        seed=config.split.seed,
+        groups=loaded.groups,
+        fixed_test=loaded.fixed_test,
+    )
+    _check_train_classes(loaded.labels, splits)
+
+    # -- tracking: fail fast on an unreachable server, not after training
+    tracker = tracker or _tracker(config.tracking)
+    tracker.check_reachable()
+    experiment = experiment_name(config.tracking, data_path)
+    run_dir = Path(config.runs_dir) / config.name
+
+    with _run(tracker, config.name, experiment, "fit", parent_run_id) as run:
+        tracker.log_params(config.model_dump(mode="json"))
+        tracker.log_metrics({f"rows_{k}": v for k, v in splits.sizes().items()})
+
+        # -- train on the train split only
+        synth = modality.new_synthesizer(config.model, config.train, config.data)
+        train_payload = modality.subset(loaded.payload, splits.train)
+
+        def on_epoch(epoch: int, losses: Mapping[str, float]) -> None:
+            tracker.log_metrics(dict(losses), step=epoch)
+
+        modality.fit(synth, train_payload, config.data.condition, config.data, on_epoch)
+
+        # -- write the model folder first: a tracking failure below must not lose it
+        doc_extra = {
+            "name": config.name,
+            "modality": config.model.kind,
+            "config": config.model_dump(mode="json"),
+            "data": {
+                "path": str(data_path.resolve()),
+                "name": dataset_name(data_path),
+                "fingerprint": fingerprint(data_path),
+                "items": len(loaded.labels),
+                "splits": splits.sizes(),
+                **(loaded.description or {}),
+            },
+            "experiment": experiment,
+            "mlflow_run_id": getattr(run, "run_id", None),
+        }
+        with atomic.staged_dir(run_dir) as tmp:
+            write_model(tmp, synth, doc_extra)
+            (tmp / SPLITS_FILE).write_text(json.dumps(splits.to_dict()))
+            preview_sample = synth.sample(n=min(64, 16 * len(synth.class_counts_)), balance="equal", seed=0)
+            for fname, blob in modality.previews(preview_sample, doc_extra).items():
+                (tmp / "previews").mkdir(exist_ok=True)
+                (tmp / "previews" / fname).write_bytes(blob)
+        atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
+        document = read_document(run_dir)
+        _say(f"model written to {run_dir}")
+
+        # -- log the model folder and the generator as a registered pyfunc model
+        tracker.log_artifacts(run_dir, "model")
+        if config.tracking.register_model:
+            tracker.log_model(run_dir, registered_name=f"synthgen-{dataset_name(data_path)}")
+    return FitResult(run_dir, synth, document, getattr(run, "run_id", None))
+
+
+def _check_train_classes(labels: list[str], splits: Splits) -> None:
+    present = {labels[i] for i in splits.train}
+    missing = sorted(set(labels) - present)
+    if missing:
+        raise DataError(f"class {missing[0]!r} has no training items after splitting")
+
+
+# ----------------------------------------------------------------------------------------------
+# sample
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SampleResult:
+    path: Path
+    counts: dict[str, int]
+    files: list[Path] = field(default_factory=list)
+    filtered: int = 0
+    privacy_threshold: float | None = None
+    run_id: str | None = None
+
+
+def resolve_model_dir(model: str | Path | None, runs_dir: str | Path = "runs") -> Path:
+    """``None`` means the last fit (``runs/latest``)."""
+    if model is not None:
+        return Path(model)
+    latest = Path(runs_dir) / LATEST
+    if not latest.exists():
+        raise ModelFileError(f"{latest}: no fitted model yet; run `synthgen fit` or pass --model")
+    return latest.resolve()
+
+
+def sample(
+    model_dir: str | Path | None,
+    config: SampleConfig,
+    *,
+    tracking: TrackingConfig | None = None,
+    parent_run_id: str | None = None,
+    tracker=None,
+) -> SampleResult:
+    """Draw exact per-class counts from a fitted model and write them in the input's format."""
+    model_dir = resolve_model_dir(model_dir)
+    synth, doc = load_model(model_dir)
+    modality = get_modality(doc["modality"])
+    counts = resolve_class_counts(
+        synth.class_counts_, n=config.n, balance=config.balance, classes=config.classes or None
+    )
+    out = Path(config.out) if config.out else modality.default_output(model_dir, doc)
+
+    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    tracker = tracker or _tracker(tracking)
+    tracker.check_reachable()
+    with _run(tracker, f"{doc['name']}-sample", doc["experiment"], "sample", parent_run_id) as run:
+        tracker.log_params({"sample": config.model_dump(mode="json"), "model": str(model_dir)})
+        samples = synth.generate(counts, seed=config.seed)
+        filtered, threshold = 0, None
+        if config.privacy_filter:
+            samples, filtered, threshold = _privacy_filter(synth, modality, doc, model_dir, samples, counts, config.seed)
+            _say(f"privacy filter: dropped and replaced {filtered} samples closer to a training item than threshold {threshold:.4g}")
+        files = modality.write_samples(samples, out, doc, config.mark_synthetic)
+        record = {
+            "path": str(out.resolve()),
+            "counts": counts,
+            "seed": config.seed,
+            "privacy_filtered": filtered,
+            "privacy_threshold": threshold,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        atomic.write_text(model_dir / LAST_SAMPLE_FILE, json.dumps(record, indent=2))
+        tracker.log_metrics({f"count_{k}": v for k, v in counts.items()} | {"privacy_filtered": filtered})
+        for fname, blob in modality.previews(samples, doc).items():
+            with atomic.staged_file(model_dir / "previews" / f"sample_{fname}") as tmp:
+                tmp.write_bytes(blob)
+            tracker.log_artifact(model_dir / "previews" / f"sample_{fname}", "previews")
+        _say(f"wrote {sum(counts.values())} synthetic samples to {out}")
+    return SampleResult(out, counts, files, filtered, threshold, getattr(run, "run_id", None))
+
+
+def _privacy_filter(synth, modality, doc, model_dir, samples, counts, seed):
+    """Drop samples too close to a training item and draw replacements, so counts stay exact."""
+    parts = load_splits(model_dir, doc)
+    keep, threshold = modality.privacy_keep_mask(parts["train"], parts["holdout"], samples, doc)
+    kept, dropped = modality.subset(samples, keep.nonzero()[0]), int((~keep).sum())
+    for round_ in range(1, PRIVACY_TOP_UP_ROUNDS + 1):
+        have = Counter(modality.labels_of(kept, doc))
+        missing = {label: counts[label] - have.get(label, 0) for label in counts}
+        if not any(missing.values()):
+            return kept, dropped, threshold
+        extra = synth.generate(missing, seed=seed + 7919 * round_)
+        keep, _ = modality.privacy_keep_mask(parts["train"], parts["holdout"], extra, doc)
+        dropped += int((~keep).sum())
+        kept = modality.concat([kept, modality.subset(extra, keep.nonzero()[0])])
+    raise UserError(
+        f"privacy filter: after {PRIVACY_TOP_UP_ROUNDS} rounds the model still draws samples "
+        f"closer to training items than {threshold:.4g} ({dropped} dropped); the model may be "
+        "memorizing: refit with fewer epochs or more data"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluate
+# ----------------------------------------------------------------------------------------------
+
+
+def load_splits(model_dir: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Re-read the data the model was fitted on and cut the saved splits out of it."""
+    from synthgen.config import FitConfig
+
+    config = FitConfig.model_validate(doc["config"])
+    data_path = Path(doc["data"]["path"])
+    if not data_path.exists():
+        raise DataError(f"{data_path}: the data this model was fitted on is gone")
+    if fingerprint(data_path) != doc["data"]["fingerprint"]:
+        raise DataError(f"{data_path}: changed since the model was fitted (fingerprint differs)")
+    modality = get_modality(doc["modality"])
+    loaded = modality.load(config.data.model_copy(update={"path": data_path}), config.model)
+    try:
+        splits = Splits.from_dict(json.loads((Path(model_dir) / SPLITS_FILE).read_text()))
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{Path(model_dir) / SPLITS_FILE}: missing or corrupt ({e})") from None
+    return {
+        name: modality.subset(loaded.payload, getattr(splits, name))
+        for name in ("train", "holdout", "test")
+    }
+
+
+@dataclass
+class EvaluateResult:
+    result: Any  # synthgen.evaluate.result.EvaluationResult
+    report_dir: Path
+    files: dict[str, Path]
+    run_id: str | None = None
+
+
+def evaluate(
+    model_dir: str | Path | None = None,
+    synthetic: str | Path | None = None,
+    *,
+    report_dir: str | Path | None = None,
+    config: EvalConfig | None = None,
+    tracking: TrackingConfig | None = None,
+    parent_run_id: str | None = None,
+    tracker=None,
+) -> EvaluateResult:
+    """Evaluate a sample against the fitted model's saved splits; write and log the report."""
+    config = config or EvalConfig()
+    model_dir = resolve_model_dir(model_dir)
+    doc = read_document(model_dir)
+    modality = get_modality(doc["modality"])
+    synthetic = Path(synthetic) if synthetic else _last_sample_path(model_dir)
+    report_dir = Path(report_dir) if report_dir else Path("reports") / doc["name"]
+
+    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    tracker = tracker or _tracker(tracking)
+    tracker.check_reachable()
+    with _run(tracker, f"{doc['name']}-evaluate", doc["experiment"], "evaluate", parent_run_id) as run:
+        tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
+        parts = load_splits(model_dir, doc)
+        synth_payload = modality.read_samples(synthetic, doc)
+        result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
+        files = result.write(report_dir)
+        numeric = {k: float(v) for k, v in result.metrics.items() if _is_number(v)}
+        tracker.log_metrics(numeric)
+        tracker.log_artifacts(report_dir, "report")
+        _say(f"report written to {files.get('html', report_dir)}")
+    return EvaluateResult(result, report_dir, files, getattr(run, "run_id", None))
+
+
+def _last_sample_path(model_dir: Path) -> Path:
+    record = Path(model_dir) / LAST_SAMPLE_FILE
+    if not record.exists():
+        raise UserError(f"{model_dir}: no sample drawn from this model yet; run `synthgen sample` or pass --synthetic")
+    return Path(json.loads(record.read_text())["path"])
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return False
+    return f == f and f not in (float("inf"), float("-inf"))
+
+
+# ----------------------------------------------------------------------------------------------
+# run: fit -> sample -> evaluate -> report, nested under one pipeline run
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineResult:
+    fit: FitResult
+    sample: SampleResult
+    evaluate: EvaluateResult
+
+
+def run_pipeline(config: PipelineConfig) -> PipelineResult:
+    fit_config = resolve_fit_config(config.fit)
+    tracker = _tracker(fit_config.tracking)
+    tracker.check_reachable()
+    experiment = experiment_name(fit_config.tracking, fit_config.data.path)
+    with _run(tracker, f"{fit_config.name}-pipeline", experiment, "pipeline", None) as parent:
+        parent_id = getattr(parent, "run_id", None)
+        tracker.log_params({"pipeline": config.model_dump(mode="json")})
+        fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)
+        sampled = sample(fitted.run_dir, config.sample, parent_run_id=parent_id, tracker=tracker)
+        report_dir = config.report_dir or Path("reports") / fit_config.name
+        evaluated = evaluate(
+            fitted.run_dir, sampled.path, report_dir=report_dir, config=config.evaluate,
+            parent_run_id=parent_id, tracker=tracker,
+        )
+    return PipelineResult(fitted, sampled, evaluated)
