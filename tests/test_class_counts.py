@@ -1,0 +1,61 @@
+import pytest
+
+from synthgen.errors import SamplingError
+from synthgen.models.base import resolve_class_counts
+
+TRAIN = {"benign": 214, "malignant": 127}
+
+
+def test_equal_splits_n_evenly():
+    assert resolve_class_counts(TRAIN, n=5000, balance="equal") == {"benign": 2500, "malignant": 2500}
+
+
+def test_equal_gives_remainder_to_first_classes():
+    assert resolve_class_counts({"a": 1, "b": 1, "c": 1}, n=5, balance="equal") == {"a": 2, "b": 2, "c": 1}
+
+
+def test_fill_gives_each_minority_what_it_lacks():
+    assert resolve_class_counts(TRAIN, balance="fill") == {"benign": 0, "malignant": 87}
+
+
+def test_fill_with_n_keeps_real_plus_synthetic_balanced():
+    counts = resolve_class_counts(TRAIN, n=1000, balance="fill")
+    assert sum(counts.values()) == 1000
+    totals = [TRAIN[c] + counts[c] for c in TRAIN]
+    assert abs(totals[0] - totals[1]) <= 1
+
+
+def test_fill_with_too_small_n_names_the_need():
+    with pytest.raises(SamplingError, match="87"):
+        resolve_class_counts(TRAIN, n=50, balance="fill")
+
+
+def test_fill_on_balanced_data_says_so():
+    with pytest.raises(SamplingError, match="already balanced"):
+        resolve_class_counts({"a": 3, "b": 3}, balance="fill")
+
+
+def test_plain_n_follows_training_proportions():
+    counts = resolve_class_counts(TRAIN, n=341)
+    assert counts == TRAIN
+
+
+def test_exact_classes():
+    assert resolve_class_counts(TRAIN, classes={"malignant": 300}) == {"benign": 0, "malignant": 300}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"classes": {"cyst": 3}}, "'cyst' was never seen"),
+        ({"n": 0}, "positive"),
+        ({"n": -3, "balance": "equal"}, "positive"),
+        ({}, "say how many"),
+        ({"n": 10, "balance": "most"}, "--balance must be"),
+        ({"classes": {"benign": 1}, "n": 5}, "do not combine"),
+        ({"classes": {"benign": 0}}, "add up to 0"),
+    ],
+)
+def test_bad_requests_are_one_line_errors(kwargs, match):
+    with pytest.raises(SamplingError, match=match):
+        resolve_class_counts(TRAIN, **kwargs)
