@@ -1,3 +1,12 @@
-"""synthgen: class-conditional synthetic data for medical tables and scans."""
+"""synthgen: class-conditional synthetic data for medical tables and scans.
+
+Public API (the CLI does the same steps): ``fit``, ``load``, ``evaluate``, and the
+``Synthesizer`` contract every backend honours.
+"""
+
+from synthgen.api import evaluate, fit, load
+from synthgen.models.base import Synthesizer, resolve_class_counts
 
 __version__ = "0.1.0"
+
+__all__ = ["Synthesizer", "evaluate", "fit", "load", "resolve_class_counts", "__version__"]

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.errors import SamplingError
 
 # Called once per epoch with the epoch number (1-based) and that epoch's mean losses.
 TrainCallback = Callable[[int, Mapping[str, float]], None]
+
+if TYPE_CHECKING:
+    import torch
 
 BALANCE_MODES = ("equal", "fill")
 
@@ -56,6 +57,18 @@ class Synthesizer(abc.ABC):
     @abc.abstractmethod
     def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]):
         """Rebuild a fitted synthesizer from ``metadata()`` and ``state_tensors()``."""
+
+    def save(self, path, extra: Mapping[str, Any] | None = None):
+        """Write the model folder atomically (safetensors + model.json); returns its path."""
+        from pathlib import Path
+
+        from synthgen.atomic import staged_dir
+        from synthgen.models.artifact import write_model
+
+        path = Path(path)
+        with staged_dir(path) as tmp:
+            write_model(tmp, self, {"modality": self.kind, "name": path.name, **dict(extra or {})})
+        return path
 
     @property
     def classes_(self) -> list[str]:
