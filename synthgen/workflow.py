@@ -156,8 +156,8 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         with atomic.staged_dir(run_dir) as tmp:
             write_model(tmp, synth, doc_extra)
             (tmp / SPLITS_FILE).write_text(json.dumps(splits.to_dict()))
-            preview_sample = synth.sample(n=min(64, 16 * len(synth.class_counts_)), balance="equal", seed=0)
-            for fname, blob in modality.previews(preview_sample, doc_extra).items():
+            preview_sample = synth.sample(n=16 * len(synth.class_counts_), balance="equal", seed=0)
+            for fname, blob in modality.previews(preview_sample, read_document(tmp)).items():
                 (tmp / "previews").mkdir(exist_ok=True)
                 (tmp / "previews" / fname).write_bytes(blob)
         atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)

@@ -1,0 +1,130 @@
+"""Scans: NIfTI folders, PNG folders and MedMNIST-style .npz in, the same format out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthgen.modalities.base import Loaded, Modality
+
+
+def _load(path, data, model, condition):
+    from synthgen.data.imaging import load_image_dataset
+
+    return load_image_dataset(
+        path,
+        condition,
+        labels=data.labels,
+        image_column=data.image_column,
+        patient_column=data.patient_column,
+        spatial_dims=model.spatial_dims,
+        image_size=model.image_size,
+        pixdim=model.pixdim,
+        percentiles=tuple(model.intensity_percentiles),
+        slice_min_foreground=model.slice_min_foreground,
+        slice_range=tuple(model.slice_range),
+    )
+
+
+def _configs(doc: Mapping[str, Any]):
+    from synthgen.config import FitConfig
+
+    config = FitConfig.model_validate(doc["config"])
+    return config.data, config.model
+
+
+class ImageModality(Modality):
+    name = "image"
+
+    # -- data --------------------------------------------------------------------------------
+    def load(self, data, model) -> Loaded:
+        ds = _load(data.path, data, model, data.condition)
+        fixed_test = None
+        if ds.source_split is not None and "test" in ds.source_split:
+            fixed_test = np.flatnonzero(np.asarray(ds.source_split) == "test")
+        return Loaded(
+            payload=ds,
+            labels=list(ds.labels),
+            groups=list(ds.patient_ids),
+            fixed_test=fixed_test,
+            description={"format": ds.source_format, "transforms": ds.transforms, "skipped": ds.skipped[:50]},
+        )
+
+    def subset(self, payload, index: np.ndarray):
+        if hasattr(payload, "subset"):
+            return payload.subset(index)
+        index = np.asarray(index, dtype=np.int64)
+        return dataclasses.replace(
+            payload, images=payload.images[index], labels=[payload.labels[i] for i in index]
+        )
+
+    # -- model -------------------------------------------------------------------------------
+    def new_synthesizer(self, model, train, data):
+        from synthgen.models.imaging.synthesizer import ImageSynthesizer
+
+        return ImageSynthesizer(model=model, train=train)
+
+    def fit(self, synth, train_payload, condition, data, callback):
+        return synth.fit(train_payload, condition, callback=callback)
+
+    # -- samples -----------------------------------------------------------------------------
+    def default_output(self, model_dir: Path, doc) -> Path:
+        fmt = doc["metadata"]["reference"]["source_format"]
+        return Path(model_dir) / "samples" / ("synthetic.npz" if fmt == "npz" else "synthetic")
+
+    def write_samples(self, samples, out: Path, doc, mark_synthetic: bool) -> list[Path]:
+        from synthgen.data.imaging import write_images
+
+        return [write_images(samples, out, doc["metadata"]["reference"])]
+
+    def read_samples(self, path: Path, doc):
+        data, model = _configs(doc)
+        # Labels come from the sample's own manifest (labels.csv) or .npz, not the training one.
+        data = data.model_copy(update={"labels": None})
+        return _load(Path(path), data, model, doc["condition"])
+
+    def concat(self, parts):
+        import torch
+
+        images = [p.images if isinstance(p.images, torch.Tensor) else torch.as_tensor(p.images) for p in parts]
+        return dataclasses.replace(
+            parts[0], images=torch.cat(images), labels=[lab for p in parts for lab in p.labels]
+        )
+
+    def labels_of(self, samples, doc) -> list[str]:
+        return [str(label) for label in samples.labels]
+
+    def privacy_keep_mask(self, train, holdout, samples, doc):
+        from synthgen.evaluate.images import privacy_filter_images
+
+        reference_real = holdout.images if len(holdout) else None
+        keep, threshold = privacy_filter_images(
+            np.asarray(train.images), np.asarray(samples.images), test_x=None if reference_real is None else np.asarray(reference_real)
+        )
+        return np.asarray(keep, dtype=bool), float(threshold)
+
+    def previews(self, samples, doc) -> dict[str, bytes]:
+        from synthgen.data.imaging import preview_grid
+
+        reference = doc.get("metadata", {}).get("reference") if "metadata" in doc else None
+        return {"grid.png": preview_grid(np.asarray(samples.images), samples.labels, reference=reference)}
+
+    # -- evaluation --------------------------------------------------------------------------
+    def evaluate(self, splits, synthetic, doc, config, progress):
+        from synthgen.evaluate.images import evaluate_images
+
+        train, holdout, test = splits["train"], splits["holdout"], splits["test"]
+        return evaluate_images(
+            np.asarray(train.images), list(train.labels),
+            np.asarray(test.images), list(test.labels),
+            np.asarray(synthetic.images), list(synthetic.labels),
+            holdout_x=np.asarray(holdout.images) if len(holdout) else None,
+            holdout_y=list(holdout.labels) if len(holdout) else None,
+            seeds=config.seeds,
+            history=doc.get("history"),
+            progress=progress,
+        )
