@@ -1,0 +1,98 @@
+"""A fitted synthgen generator as an MLflow pyfunc model, logged as a *model from code*.
+
+``synthgen.tracking`` logs this file (``python_model=<path to serving.py>``) with the synthgen
+model folder as the artifact ``model``; MLflow runs this file on load, so nothing is
+cloudpickled and the weights are read by ``synthgen.models.artifact.load_model`` (safetensors,
+checksum-verified). The loading environment needs synthgen installed
+(``mlflow models serve -m models:/<name>/<version> --env-manager local``).
+
+Request: a DataFrame with one row per class, columns ``class`` (the label as text) and
+``count`` (how many samples of it); classes not listed get none; repeated classes add up.
+Optional param ``seed`` (default 0): the same request and seed give the same samples.
+
+Response: tabular models return the synthetic rows (same columns as the training table,
+condition column included). Image models return one row per image: ``label``, ``shape`` (the
+image's array shape, channel first) and ``pixels`` (the values flattened in C order), so
+``np.asarray(row.pixels).reshape(row.shape)`` rebuilds the image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+from synthgen.errors import SamplingError
+
+
+class SynthgenGenerator(PythonModel):
+    """Draws exactly the requested number of samples per class from a fitted synthesizer."""
+
+    def load_context(self, context) -> None:
+        from synthgen.models.artifact import load_model
+
+        self.synth, self.document = load_model(Path(context.artifacts["model"]))
+
+    # The DataFrame hint tells MLflow that the logged signature (not the hint) validates input.
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        counts = requested_counts(model_input, self.synth.classes_)
+        seed = int((params or {}).get("seed", 0))
+        return samples_to_frame(self.synth.generate(counts, seed=seed), counts)
+
+
+def requested_counts(model_input: Any, classes: list[str]) -> dict[str, int]:
+    """``{label: count}`` in training order (0 for unlisted labels) from the request frame."""
+    frame = pd.DataFrame(model_input)
+    missing = [c for c in ("class", "count") if c not in frame.columns]
+    if missing:
+        raise SamplingError(
+            f"request needs columns 'class' and 'count' (one row per class); missing {missing}, "
+            f"got {list(frame.columns)}"
+        )
+    counts = dict.fromkeys(classes, 0)
+    for label, count in zip(frame["class"], frame["count"]):
+        label = str(label)
+        if label not in counts:
+            raise SamplingError(f"class {label!r} was never seen in training; known classes: {', '.join(classes)}")
+        if pd.isna(count) or float(count) != int(count) or int(count) < 0:
+            raise SamplingError(f"count for class {label!r} must be a whole number >= 0, got {count!r}")
+        counts[label] += int(count)
+    if sum(counts.values()) == 0:
+        raise SamplingError("the requested counts add up to 0: nothing to sample")
+    return counts
+
+
+def samples_to_frame(samples: Any, counts: Mapping[str, int]) -> pd.DataFrame:
+    """A DataFrame as is; images (array, ``(images, labels)`` or a dict of both) one per row."""
+    if isinstance(samples, pd.DataFrame):
+        return samples.reset_index(drop=True)
+    labels = None
+    if isinstance(samples, Mapping):
+        samples, labels = samples["images"], samples.get("labels")
+    elif isinstance(samples, tuple) and len(samples) == 2:
+        samples, labels = samples
+    images = _numpy(samples)
+    if labels is None:  # generate() draws the classes in the order of ``counts``
+        labels = [label for label, n in counts.items() for _ in range(n)]
+    labels = [str(x) for x in np.asarray(_numpy(labels)).tolist()]
+    return pd.DataFrame(
+        {
+            "label": labels,
+            "shape": [list(img.shape) for img in images],
+            "pixels": [img.astype(np.float32).ravel().tolist() for img in images],
+        }
+    )
+
+
+def _numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # torch tensor
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+mlflow.models.set_model(SynthgenGenerator())
