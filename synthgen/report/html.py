@@ -67,9 +67,27 @@ def _meta(meta: dict) -> str:
     return '<p class="meta">' + " · ".join(items) + "</p>"
 
 
+def _class_counts(meta: dict) -> str:
+    """Rows per class in each split: the first thing to check with imbalanced data."""
+    counts = meta.get("class_counts")
+    if not isinstance(counts, dict) or not counts:
+        return ""
+    splits = list(counts)
+    classes = sorted({c for v in counts.values() for c in v})
+    head = "".join(f"<th>{esc(s)}</th>" for s in splits)
+    rows = "".join(
+        f"<tr><td>{esc(c)}</td>"
+        + "".join(f'<td class="num">{esc(counts[s].get(c, 0))}</td>' for s in splits)
+        + "</tr>" for c in classes
+    )
+    label = esc(meta.get("condition", "class"))
+    return f"<table><thead><tr><th>{label}</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
 def render_html(result: EvaluationResult) -> str:
     title = result.meta.get("dataset") or "synthetic data"
-    parts = [f"<h1>Evaluation report: {esc(title)}</h1>", _meta(result.meta)]
+    parts = [f"<h1>Evaluation report: {esc(title)}</h1>", _meta(result.meta),
+             _class_counts(result.meta)]
     if result.warnings:
         items = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
         parts.append(f'<div class="warnings" id="warnings"><b>Warnings</b><ul>{items}</ul></div>')

@@ -9,8 +9,8 @@ LABELS: dict[str, str] = {
     "fidelity/column_shapes": "Column shapes (1−KS / 1−TVD, 1 = identical)",
     "fidelity/pair_trends": "Pair trends (correlation / contingency similarity, 1 = identical)",
     "fidelity/detection_auc": "Detection AUC: can a classifier tell synthetic from real? (0.5 = no)",
-    "fidelity/alpha_precision": "Precision: synthetic rows that look real (1 = all)",
-    "fidelity/beta_recall": "Recall: real variety covered by synthetic rows (1 = all)",
+    "fidelity/precision": "k-NN precision: synthetic rows that fall among real ones (1 = all)",
+    "fidelity/recall": "k-NN recall: real variety covered by synthetic rows (1 = all)",
     "memorization/dcr_share": "Share of synthetic rows closer to training than to holdout (0.5 = safe)",
     "memorization/exact_copy_share": "Share of synthetic rows that copy a training row exactly",
     "memorization/membership_auc": "Membership-inference AUC from distances (0.5 = safe)",
@@ -24,6 +24,15 @@ def describe(key: str) -> str:
     parts = key.split("/")
     if parts[0] == "utility" and len(parts) == 4:
         model, metric, arm = parts[1:]
-        return f"{metric.replace('_', ' ')} gain of {arm.replace('gain_', '').replace('_', ' ')} " \
-               f"over real only ({model})"
+        metric, model = metric.replace("_", " "), _MODELS.get(model, model)
+        if arm.startswith("gain_"):
+            return f"{metric.capitalize()} gain from {_ARMS.get(arm[5:], arm[5:])} over real-only " \
+                   f"training ({model})"
+        return f"{metric.capitalize()} with {_ARMS.get(arm, arm)} training ({model})"
     return key
+
+
+_MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression"}
+_ARMS = {"real": "real-only", "real_plus_synth": "adding synthetic rows",
+         "synth_only": "synthetic-only", "class_weights": "class weights",
+         "oversample": "random oversampling", "smote": "SMOTE-NC"}

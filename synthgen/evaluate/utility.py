@@ -1,0 +1,291 @@
+"""Does synthetic data help a classifier of the condition? Train on arms, test on real rows.
+
+Arms (all scored on the real test split):
+  real            real train only (the reference every gain is measured against)
+  real_plus_synth real train + the synthetic frame (typically a class-balancing fill)
+  synth_only      synthetic only (TSTR)
+  class_weights   real train, classifier with balanced class weights
+  oversample      real train, random oversampling of minority classes
+  smote           real train, SMOTE-NC (SMOTE if all-numeric, SMOTEN if all-categorical)
+
+Each seed draws a stratified bootstrap of the train, synthetic and test rows, shared by all arms
+of that seed, so a seed's arms are a paired comparison and the spread over seeds reflects how
+much the answer depends on which patients happened to be sampled. Gains are paired 95%
+intervals (``stats.paired_interval``); "helps" needs the whole interval above zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from synthgen.evaluate.distance import category_strings, numeric_array, resolve_categorical
+from synthgen.evaluate.stats import paired_interval, verdict
+
+ARMS = {
+    "real": "real only",
+    "real_plus_synth": "real + synthetic",
+    "synth_only": "synthetic only (TSTR)",
+    "class_weights": "class weights",
+    "oversample": "random oversampling",
+    "smote": "SMOTE-NC",
+}
+MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression"}
+METRICS = ("balanced_accuracy", "macro_f1", "auroc", "minority_recall")
+_MAX_LEVELS = 250  # HistGradientBoosting's category limit (255) with room for "other"
+
+
+# -- features --------------------------------------------------------------------------------
+@dataclass
+class _Features:
+    """Every frame encoded the same way: categoricals as shared integer codes, numbers as float."""
+
+    frames: list[np.ndarray]
+    is_cat: np.ndarray
+
+    @classmethod
+    def encode(cls, frames: list[pd.DataFrame], cats: set[str]) -> _Features:
+        cols, is_cat = [], []
+        for c in frames[0].columns:
+            if c in cats:
+                both = pd.concat([category_strings(f[c]) for f in frames])
+                top = both.value_counts().index[: _MAX_LEVELS - 1]
+                cols.append(pd.factorize(both.where(both.isin(top), "<other>"))[0].astype(float))
+                is_cat.append(True)
+            else:
+                cols.append(np.concatenate([numeric_array(f[c]) for f in frames]))
+                is_cat.append(False)
+        n = np.cumsum([0] + [len(f) for f in frames])
+        x = np.column_stack(cols) if cols else np.zeros((n[-1], 0))
+        return cls([x[a:b] for a, b in zip(n[:-1], n[1:])], np.array(is_cat, bool))
+
+
+# -- models ----------------------------------------------------------------------------------
+def _gbm(is_cat: np.ndarray, seed: int, class_weight, max_iter: int):
+    return HistGradientBoostingClassifier(
+        max_iter=max_iter, categorical_features=is_cat if is_cat.any() else None,
+        early_stopping=False, class_weight=class_weight, random_state=seed,
+    )
+
+
+def _logreg(is_cat: np.ndarray, seed: int, class_weight, max_iter: int):
+    num, cat = np.flatnonzero(~is_cat), np.flatnonzero(is_cat)
+    prep = ColumnTransformer([
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median")),
+                          ("scale", StandardScaler())]), num),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
+    ])
+    clf = LogisticRegression(max_iter=1000, class_weight=class_weight, random_state=seed)
+    return Pipeline([("prep", prep), ("clf", clf)])
+
+
+_BUILDERS = {"gbm": _gbm, "logreg": _logreg}
+
+
+def _smote(is_cat: np.ndarray, y: np.ndarray, seed: int):
+    """SMOTE-NC, or SMOTE / SMOTEN when the features are all numeric / all categorical."""
+    from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
+
+    k = int(min(5, pd.Series(y).value_counts().min() - 1))
+    if k < 1:
+        return None
+    if not is_cat.any():
+        return SMOTE(k_neighbors=k, random_state=seed)
+    if is_cat.all():
+        return SMOTEN(k_neighbors=k, random_state=seed)
+    return SMOTENC(categorical_features=is_cat, k_neighbors=k, random_state=seed)
+
+
+def _impute_numeric(x: np.ndarray, is_cat: np.ndarray, medians: np.ndarray) -> np.ndarray:
+    """SMOTE cannot interpolate missing values: fill numeric NaN with train medians."""
+    x = x.copy()
+    rows, cols = np.nonzero(np.isnan(x) & ~is_cat[None, :])
+    x[rows, cols] = medians[cols]
+    return x
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def _scores(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, minority: str) -> dict:
+    pred = classes[proba.argmax(1)]
+    aucs = [
+        roc_auc_score(y == c, proba[:, i]) for i, c in enumerate(classes) if 0 < (y == c).sum() < len(y)
+    ]
+    return {
+        "balanced_accuracy": balanced_accuracy_score(y, pred),
+        "macro_f1": f1_score(y, pred, average="macro", labels=classes, zero_division=0),
+        # One-vs-rest per class, averaged: the usual AUROC for two classes, macro OvR beyond.
+        "auroc": float(np.mean(aucs)) if aucs else np.nan,
+        "minority_recall": recall_score(y, pred, labels=[minority], average="macro", zero_division=0),
+    }
+
+
+def _proba(model, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Probabilities over all classes; a class the model never saw gets 0."""
+    p = model.predict_proba(x)
+    out = np.zeros((len(x), len(classes)))
+    index = {c: i for i, c in enumerate(classes)}
+    for j, c in enumerate(model.classes_):
+        out[:, index[c]] = p[:, j]
+    return out
+
+
+def _bootstrap(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Stratified bootstrap: each class resampled with replacement to its own count."""
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in np.unique(y)])
+
+
+# -- the experiment --------------------------------------------------------------------------
+@dataclass
+class UtilityReport:
+    metrics: dict[str, float]
+    verdict: str
+    summary: pd.DataFrame  # model, arm, metric, mean, std, gain, low, high, verdict
+    scores: pd.DataFrame  # long: model, arm, seed, metric, value
+    minority_class: str
+    skipped: dict[str, str] = field(default_factory=dict)  # arm -> why it was not run
+
+
+def utility(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    condition: str,
+    categorical: Sequence[str] | None = None,
+    seeds: int = 5,
+    models: Sequence[str] = ("gbm", "logreg"),
+    max_iter: int = 100,
+    progress: Callable[[str], None] | None = None,
+) -> UtilityReport:
+    """Downstream classifiers of ``condition`` on each arm, ``seeds`` paired repeats."""
+    cats = set(resolve_categorical(train, categorical)) - {condition}
+    feats = [c for c in train.columns if c != condition]
+    y_tr, y_te, y_sy = (f[condition].astype(str).to_numpy() for f in (train, test, synthetic))
+    enc = _Features.encode([train[feats], test[feats], synthetic[feats]], cats)
+    x_tr, x_te, x_sy = enc.frames
+    classes = np.array(sorted(set(y_tr)))
+    counts = pd.Series(y_tr).value_counts()
+    minority = str(counts[counts == counts.min()].index.sort_values()[0])
+    medians = np.nan_to_num(np.nanmedian(np.where(enc.is_cat, 0.0, x_tr), 0)) if len(x_tr) else None
+
+    skipped = {}
+    if len(set(y_sy)) < 2:
+        skipped["synth_only"] = "the synthetic sample has fewer than two classes"
+    rows = []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        i_tr, i_te = _bootstrap(y_tr, rng), _bootstrap(y_te, rng)
+        i_sy = _bootstrap(y_sy, rng) if len(y_sy) else np.array([], int)
+        xt, yt, xe, ye = x_tr[i_tr], y_tr[i_tr], x_te[i_te], y_te[i_te]
+        xs, ys = x_sy[i_sy], y_sy[i_sy]
+        data = {
+            "real": (xt, yt, None),
+            "real_plus_synth": (np.vstack([xt, xs]), np.r_[yt, ys], None),
+            "synth_only": (xs, ys, None),
+            "class_weights": (xt, yt, "balanced"),
+        }
+        data.update(_resampled(xt, yt, enc.is_cat, medians, seed, skipped))
+        for model in models:
+            if progress:
+                progress(f"utility: seed {seed + 1}/{seeds}, {MODELS[model]}")
+            for arm, (x, y, cw) in data.items():
+                if arm in skipped:
+                    continue
+                clf = _BUILDERS[model](enc.is_cat, seed, cw, max_iter)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    clf.fit(x, y)
+                for metric, value in _scores(ye, _proba(clf, xe, classes), classes, minority).items():
+                    rows.append((model, arm, seed, metric, float(value)))
+    scores = pd.DataFrame(rows, columns=["model", "arm", "seed", "metric", "value"])
+    summary = _summarize(scores)
+    return UtilityReport(
+        _flat_metrics(summary), _verdict(summary, scores, models), summary, scores, minority, skipped
+    )
+
+
+def _resampled(xt, yt, is_cat, medians, seed, skipped) -> dict:
+    from imblearn.over_sampling import RandomOverSampler
+
+    out = {"oversample": (*RandomOverSampler(random_state=seed).fit_resample(xt, yt), None)}
+    sampler = _smote(is_cat, yt, seed)
+    if sampler is None:
+        skipped["smote"] = "a class has fewer than 2 training rows"
+    else:
+        out["smote"] = (*sampler.fit_resample(_impute_numeric(xt, is_cat, medians), yt), None)
+    return out
+
+
+def _summarize(scores: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (model, metric), g in scores.groupby(["model", "metric"], sort=False):
+        wide = g.pivot(index="seed", columns="arm", values="value")
+        for arm in [a for a in ARMS if a in wide.columns]:
+            row = {"model": model, "arm": arm, "metric": metric,
+                   "mean": wide[arm].mean(), "std": wide[arm].std(ddof=1) if len(wide) > 1 else np.nan}
+            if arm != "real":
+                pair = wide[[arm, "real"]].dropna()
+                iv = paired_interval(pair[arm], pair["real"])
+                row.update(gain=iv["gain"], low=iv["low"], high=iv["high"], verdict=verdict(iv))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "arm", "metric", "mean", "std", "gain", "low",
+                                       "high", "verdict"])
+
+
+def _flat_metrics(summary: pd.DataFrame) -> dict[str, float]:
+    out = {}
+    for r in summary.itertuples(index=False):
+        base = f"utility/{r.model}/{r.metric}"
+        out[f"{base}/{r.arm}"] = float(r.mean)
+        out[f"{base}/{r.arm}_std"] = float(r.std)
+        if r.arm != "real":
+            out[f"{base}/gain_{r.arm}"] = float(r.gain)
+            out[f"{base}/gain_{r.arm}_low"] = float(r.low)
+            out[f"{base}/gain_{r.arm}_high"] = float(r.high)
+    return out
+
+
+def _fmt_gain(r) -> str:
+    return f"{r['gain']:+.3f} (95% CI {r['low']:+.3f} to {r['high']:+.3f})"
+
+
+def _verdict(summary: pd.DataFrame, scores: pd.DataFrame, models: Sequence[str],
+             metric: str = "balanced_accuracy") -> str:
+    """One word first (helps / no clear effect / hurts / mixed), then the numbers and, honestly,
+    whether a classic baseline did better than the synthetic rows."""
+    words, details, better = [], [], []
+    for model in models:
+        sel = summary[(summary.model == model) & (summary.metric == metric)].set_index("arm")
+        if "real_plus_synth" not in sel.index:
+            continue
+        r = sel.loc["real_plus_synth"]
+        words.append(r["verdict"])
+        details.append(f"{MODELS[model]}: {metric.replace('_', ' ')} {_fmt_gain(r)}")
+        wide = scores[(scores.model == model) & (scores.metric == metric)].pivot(
+            index="seed", columns="arm", values="value")
+        for arm in ("smote", "oversample", "class_weights"):
+            if arm in wide.columns:
+                iv = paired_interval(wide[arm], wide["real_plus_synth"])
+                if verdict(iv) == "helps":
+                    better.append(f"{ARMS[arm]} does better than synthetic data with "
+                                  f"{MODELS[model]} ({iv['gain']:+.3f})")
+    if not words:
+        return "not assessed: no real + synthetic arm could be trained."
+    head = words[0] if len(set(words)) == 1 else "mixed"
+    text = f"{head} — adding the synthetic rows to real training data: " + "; ".join(details) + "."
+    if better:
+        text += " " + "; ".join(better).capitalize() + "."
+    elif head != "helps":
+        text += " Synthetic data gave no clear benefit here."
+    return text
