@@ -16,6 +16,17 @@ from pathlib import Path
 from synthgen.errors import UserError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp/mkdtemp create private (0600/0700) entries; give outputs the usual permissions.
+_FILE_MODE = 0o666 & ~_umask()
+_DIR_MODE = 0o777 & ~_umask()
+
+
 def _describe(e: OSError, path: Path) -> str:
     return f"{path}: cannot write ({e.strerror or e})"
 
@@ -33,6 +44,7 @@ def staged_file(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _FILE_MODE)
         os.replace(tmp_path, path)
     except OSError as e:
         raise UserError(_describe(e, path)) from None
@@ -51,6 +63,7 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise UserError(_describe(e, path)) from None
     try:
         yield tmp
+        os.chmod(tmp, _DIR_MODE)
         old = None
         if path.exists() or path.is_symlink():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
