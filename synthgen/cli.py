@@ -215,6 +215,18 @@ def run(pipeline, tracking_uri, no_tracking, dry_run) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+@main.command("log")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--tracking-uri", help="MLflow tracking URI (default: the one recorded with the model).")
+def log_(model_dir, tracking_uri) -> None:
+    """Log a model folder written while MLflow was unreachable as a new fit run."""
+    from synthgen import workflow
+
+    run_id = workflow.relog(model_dir, tracking=_tracking_for(model_dir, tracking_uri, False))
+    click.echo(f"logged {model_dir} as MLflow run {run_id}")
+
+
+# ----------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("name", type=click.Choice(["breast-cancer"]))
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write it (default: examples/<name>.csv).")

@@ -26,7 +26,7 @@ from synthgen.config import (
 )
 from synthgen.data.sources import dataset_name, detect_modality, fingerprint
 from synthgen.data.splits import Splits, make_splits
-from synthgen.errors import DataError, ModelFileError, UserError
+from synthgen.errors import DataError, ModelFileError, TrackingError, UserError
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model, read_document, write_model
 from synthgen.models.base import resolve_class_counts
@@ -164,11 +164,35 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         document = read_document(run_dir)
         _say(f"model written to {run_dir}")
 
-        # -- log the model folder and the generator as a registered pyfunc model
-        tracker.log_artifacts(run_dir, "model")
-        if config.tracking.register_model:
-            tracker.log_model(run_dir, registered_name=f"synthgen-{dataset_name(data_path)}")
+        try:
+            _log_model_folder(tracker, run_dir, document, config.tracking)
+        except TrackingError as e:
+            raise TrackingError(f"{e}; the model is safe in {run_dir}: log it later with `synthgen log {run_dir}`") from None
     return FitResult(run_dir, synth, document, getattr(run, "run_id", None))
+
+
+def _log_model_folder(tracker, run_dir: Path, doc: Mapping[str, Any], tracking: TrackingConfig) -> None:
+    """The model folder as artifacts, and the generator as a registered pyfunc model."""
+    tracker.log_artifacts(run_dir, "model")
+    if tracking.register_model:
+        tracker.log_model(run_dir, registered_name=f"synthgen-{doc['data']['name']}")
+
+
+def relog(model_dir: str | Path, *, tracking: TrackingConfig | None = None, tracker=None) -> str | None:
+    """Log an already written model folder as a new fit run (after a tracking outage)."""
+    model_dir = Path(model_dir)
+    doc = read_document(model_dir)
+    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    tracker = tracker or _tracker(tracking)
+    tracker.check_reachable()
+    with _run(tracker, doc["name"], doc["experiment"], "fit", None) as run:
+        tracker.log_params(doc["config"])
+        tracker.set_tags({"synthgen.relogged_from": str(model_dir.resolve())})
+        history = doc.get("history") or {}
+        for epoch in range(max((len(v) for v in history.values()), default=0)):
+            tracker.log_metrics({k: v[epoch] for k, v in history.items() if epoch < len(v)}, step=epoch + 1)
+        _log_model_folder(tracker, model_dir, doc, tracking)
+    return getattr(run, "run_id", None)
 
 
 def _check_train_classes(labels: list[str], splits: Splits) -> None:
