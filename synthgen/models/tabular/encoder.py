@@ -164,11 +164,6 @@ class TableEncoder:
                 columns.append(NumericColumn.fit(x, spec, max_modes, gmm_max_rows, rng))
         return cls(columns)
 
-    @property
-    def category_blocks(self) -> list[int]:
-        """Block indices of categorical columns (the ones training-by-sampling conditions on)."""
-        return [i for i, s in enumerate(self.layout.block_spans) if s.role == "category"]
-
     def transform(self, df: pd.DataFrame, schema: TableSchema, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(scalars float32 (N, n_scalars), block codes int64 (N, n_blocks)) in layout order."""
         rng = np.random.default_rng(seed)

@@ -104,5 +104,6 @@ class SpanLayout:
 
 
 def _gumbel_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return -torch.log(-torch.log(u.clamp_min(1e-10)).clamp_min(1e-10))
+    device = generator.device if generator is not None else x.device
+    u = torch.rand(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
+    return -torch.log((-torch.log(u.clamp_min(1e-10))).clamp_min(1e-10))

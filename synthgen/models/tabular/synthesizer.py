@@ -1,0 +1,182 @@
+"""``TabularSynthesizer``: schema + encoder + conditional GAN behind the Synthesizer contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthgen.config import TabularModelConfig, TrainConfig
+from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_frame
+from synthgen.errors import SamplingError
+from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.tabular.encoder import TableEncoder
+from synthgen.models.tabular.sampler import ConditionCoder, TrainingSampler, draw_generation_conditions
+from synthgen.models.tabular.trainer import RealRows, build_gan, make_generator, train_gan
+from synthgen.runtime import configure_threads, resolve_device, seed_everything
+
+GENERATE_BATCH = 32_768  # rows per generator call: big enough to keep the matmuls efficient
+GENERATOR_PREFIX = "generator."
+COUNTS_KEY = "class_value_counts"
+
+
+class TabularSynthesizer(Synthesizer):
+    """Class-conditional tabular GAN (CTGAN family); exact per-class counts, seeded sampling.
+
+    ``model`` / ``train`` are stored as given (``None``: the config defaults).
+    """
+
+    kind = "tabular"
+
+    def __init__(self, model: TabularModelConfig | None = None, train: TrainConfig | None = None):
+        self.model = model
+        self.train = train
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        condition: str,
+        *,
+        callback: TrainCallback | None = None,
+        kinds: Mapping[str, str] | None = None,
+        drop: Iterable[str] = (),
+        schema: TableSchema | None = None,
+    ) -> TabularSynthesizer:
+        """Train on ``df`` (the training split) to generate rows given ``condition``'s class."""
+        model, train = self._configs()
+        configure_threads()
+        device = resolve_device(train.device)
+        seed_everything(train.seed)
+        schema = schema or infer_schema(df, condition, kinds=kinds, drop=drop)
+        encoder = TableEncoder.fit(
+            df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
+            max_categories=model.max_categories, seed=train.seed,
+        )
+        scalars, codes = encoder.transform(df, schema, seed=train.seed)
+        classes = category_codes(df[schema.condition], schema[schema.condition])
+
+        layout = encoder.layout.to(device)
+        coder = ConditionCoder(len(schema.labels), layout).to(device)
+        real = RealRows(torch.from_numpy(scalars).to(device), torch.from_numpy(codes).to(device))
+        sampler = TrainingSampler(torch.from_numpy(classes).to(device), real.codes, coder)
+        parts = build_gan(layout, coder, model, device)
+        rng = torch.Generator(device).manual_seed(train.seed)
+        history = train_gan(parts, sampler, real, layout, model, train, generator=rng, callback=callback)
+
+        self._set_state(
+            schema=schema,
+            encoder=encoder,
+            generator=parts.generator,
+            class_value_counts=sampler.class_value_counts(),
+            device=device,
+        )
+        self.class_counts_ = {
+            label: int((classes == i).sum()) for i, label in enumerate(schema.labels)
+        }
+        self.history_ = history
+        return self
+
+    def _configs(self) -> tuple[TabularModelConfig, TrainConfig]:
+        return self.model or TabularModelConfig(), self.train or TrainConfig()
+
+    def _set_state(self, *, schema, encoder, generator, class_value_counts, device) -> None:
+        self.schema_ = schema
+        self.condition_ = schema.condition
+        self.encoder_ = encoder
+        self.encoder_.layout.to(torch.device("cpu"))  # sampling draws its randomness on the CPU
+        self.coder_ = ConditionCoder(len(schema.labels), encoder.layout)
+        self.generator_ = generator.eval()
+        self.class_value_counts_ = class_value_counts.detach().cpu()
+        self.device_ = device
+
+    # -- sampling ---------------------------------------------------------------------------
+
+    def generate(self, counts: Mapping[str, int], *, seed: int = 0) -> pd.DataFrame:
+        """Exactly ``counts[label]`` rows per label, grouped by label; same seed, same rows.
+
+        All randomness is drawn on the CPU from one seeded generator, so the rows do not
+        depend on the device the generator network runs on.
+        """
+        labels = self.schema_.labels
+        per_class = self._checked_counts(counts)
+        class_idx = np.repeat(np.arange(len(labels)), [per_class[label] for label in labels])
+        rng = torch.Generator().manual_seed(int(seed))
+        scalars, codes = [], []
+        with torch.inference_mode():
+            for start in range(0, len(class_idx), GENERATE_BATCH):
+                classes = torch.from_numpy(class_idx[start : start + GENERATE_BATCH])
+                s, c = self._generate_batch(classes, rng)
+                scalars.append(s)
+                codes.append(c)
+        layout = self.encoder_.layout
+        scalars = torch.cat(scalars).numpy() if scalars else np.zeros((0, layout.n_scalars), np.float32)
+        codes = torch.cat(codes).numpy() if codes else np.zeros((0, len(layout.block_spans)), np.int64)
+        frame = self.encoder_.inverse(scalars, codes, self.schema_, seed=int(seed))
+        values = np.empty(len(labels), dtype=object)
+        values[:] = [self.schema_.label_value(label) for label in labels]
+        frame[self.condition_] = values[class_idx]
+        return restore_frame(frame, self.schema_)
+
+    def _generate_batch(self, classes: torch.Tensor, rng: torch.Generator):
+        cond = draw_generation_conditions(classes, self.class_value_counts_, self.coder_, rng)
+        z = torch.randn(len(classes), self._configs()[0].embedding_dim, generator=rng)
+        inputs = torch.cat([z, self.coder_.encode(cond)], dim=1).to(self.device_)
+        raw = self.generator_(inputs).float().cpu()
+        return self.encoder_.layout.sample_codes(raw, rng)
+
+    def _checked_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
+        labels = self.schema_.labels
+        for label, n in counts.items():
+            if str(label) not in labels:
+                raise SamplingError(f"class {label!r} was never seen in training; known classes: {', '.join(labels)}")
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                raise SamplingError(f"class {label!r}: count must be a whole number >= 0, got {n!r}")
+        as_text = {str(k): int(v) for k, v in counts.items()}
+        return {label: as_text.get(label, 0) for label in labels}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {GENERATOR_PREFIX + k: v.detach().cpu() for k, v in self.generator_.state_dict().items()}
+        tensors[COUNTS_KEY] = self.class_value_counts_
+        return tensors
+
+    def metadata(self) -> dict[str, Any]:
+        model, train = self._configs()
+        return {
+            "model": model.model_dump(mode="json"),
+            "train": train.model_dump(mode="json"),
+            "schema": self.schema_.to_dict(),
+            "encoder": self.encoder_.to_dict(),
+            "spans": self.encoder_.layout.to_list(),
+            "condition": self.condition_,
+            "class_counts": self.class_counts_,
+            "history": self.history_,
+        }
+
+    @classmethod
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> TabularSynthesizer:
+        model = TabularModelConfig.model_validate(metadata["model"])
+        train = TrainConfig.model_validate(metadata["train"])
+        self = cls(model=model, train=train)
+        schema = TableSchema.from_dict(metadata["schema"])
+        encoder = TableEncoder.from_dict(metadata["encoder"])
+        device = resolve_device(train.device)
+        generator = make_generator(encoder.layout, ConditionCoder(len(schema.labels), encoder.layout), model)
+        weights = {k[len(GENERATOR_PREFIX) :]: v for k, v in tensors.items() if k.startswith(GENERATOR_PREFIX)}
+        generator.load_state_dict(weights, strict=True)
+        self._set_state(
+            schema=schema,
+            encoder=encoder,
+            generator=generator.to(device),
+            class_value_counts=tensors[COUNTS_KEY],
+            device=device,
+        )
+        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
+        self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
+        return self
