@@ -355,8 +355,9 @@ def _date_format(values: pd.Series) -> str | None:
 def restore_frame(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """The schema's columns, in order, with the input's dtypes and category sets.
 
-    Numeric kinds may come as floats (datetimes as seconds) and are rounded/clipped to the
-    observed range; discrete kinds come as their original values, NaN where missing.
+    Numeric kinds may come as floats (datetimes as seconds, or as datetimes/date text) and are
+    rounded/clipped to the observed range; discrete kinds come as their original values, NaN
+    where missing.
     """
     return pd.DataFrame({spec.name: restore_column(df[spec.name], spec) for spec in schema.columns})
 
@@ -375,7 +376,7 @@ def restore_column(series: pd.Series, spec: ColumnSpec) -> pd.Series:
 
 
 def _restore_datetime(series: pd.Series, spec: ColumnSpec) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if not pd.api.types.is_numeric_dtype(series.dtype):  # datetimes or date text as input
         series = pd.Series(numeric_values(series, spec))
     x = np.clip(series.to_numpy(dtype=np.float64, na_value=np.nan), spec.min, spec.max)
     stamps = pd.Series(pd.to_datetime(x, unit="s", utc=spec.tz is not None).round("s"), name=spec.name)
