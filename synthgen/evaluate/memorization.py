@@ -91,12 +91,20 @@ def memorization(
     d_non, _ = nearest(x_ho, x_sy, k=1)
 
     share = dcr_share(d_tr[:, 0], d_ho[:, 0])
+    # Rows farther from all real data than real unseen rows ever are cannot be copies; their
+    # nearest record is one of a few outlying real rows, so they do not count for the flag.
+    near_level = float(np.percentile(d_ho_tr[:, 0], 95))
+    near = np.minimum(d_tr[:, 0], d_ho[:, 0]) <= near_level
+    share_near = dcr_share(d_tr[near, 0], d_ho[near, 0]) if near.any() else float("nan")
     copy_tr = float((d_tr[:, 0] <= EXACT_TOL).mean())
     copy_ho = float((d_ho[:, 0] <= EXACT_TOL).mean())
     mia = membership_auc(d_mem[:, 0], d_non[:, 0])
     metrics = {
         "memorization/dcr_share": share,
         "memorization/dcr_flag_level": dcr_threshold(len(syn_s)),
+        "memorization/dcr_share_near": share_near,
+        "memorization/near_share": float(near.mean()),
+        "memorization/dcr_near_flag_level": dcr_threshold(int(near.sum())),
         "memorization/exact_copy_share": copy_tr,
         "memorization/exact_copy_share_holdout": copy_ho,
         "memorization/membership_auc": mia,
@@ -121,12 +129,19 @@ def _copy_flag_level(p_holdout: float, n: int) -> float:
 
 
 def _verdict(m: dict[str, float], n_syn: int) -> tuple[bool, str]:
-    reasons = []
-    if m["memorization/dcr_share"] > m["memorization/dcr_flag_level"]:
+    reasons, notes = [], []
+    share, near = m["memorization/dcr_share"], m["memorization/dcr_share_near"]
+    if near > m["memorization/dcr_near_flag_level"]:
         reasons.append(
-            f"{m['memorization/dcr_share']:.0%} of synthetic rows lie closer to a training row "
-            f"than to any holdout row (chance: 50%, flag above "
-            f"{m['memorization/dcr_flag_level']:.0%})"
+            f"{near:.0%} of the synthetic rows that lie near real data are closer to a training "
+            f"row than to any holdout row (chance: 50%, flag above "
+            f"{m['memorization/dcr_near_flag_level']:.0%})"
+        )
+    elif share > m["memorization/dcr_flag_level"]:
+        notes.append(
+            f" The DCR share over all rows is {share:.2f}, but only "
+            f"{m['memorization/near_share']:.0%} of synthetic rows lie as close to real data as "
+            f"real unseen rows do; the others are far from every real row, not copies."
         )
     copy_level = _copy_flag_level(m["memorization/exact_copy_share_holdout"], n_syn)
     if m["memorization/exact_copy_share"] > copy_level:
@@ -141,18 +156,17 @@ def _verdict(m: dict[str, float], n_syn: int) -> tuple[bool, str]:
         )
     if reasons:
         return True, "flagged: " + "; ".join(reasons) + "."
-    low = 1.0 - m["memorization/dcr_flag_level"]
-    if m["memorization/dcr_share"] < low:
+    if share < 1.0 - m["memorization/dcr_flag_level"]:
         return False, (
-            f"no sign of memorization of the training rows, but {1 - m['memorization/dcr_share']:.0%}"
-            f" of synthetic rows lie closer to a holdout row than to any training row (expected "
-            f"about 50%): check that the holdout split was not used for fitting."
+            f"no sign of memorization of the training rows, but {1 - share:.0%} of synthetic rows "
+            f"lie closer to a holdout row than to any training row (expected about 50%): check "
+            f"that the holdout split was not used for fitting."
         )
     return False, (
         f"no sign of memorization: synthetic rows are about as close to unseen holdout rows as to "
-        f"training rows (DCR share {m['memorization/dcr_share']:.2f}, membership AUC "
+        f"training rows (DCR share {share:.2f}, membership AUC "
         f"{m['memorization/membership_auc']:.2f}, exact copies "
-        f"{m['memorization/exact_copy_share']:.1%})."
+        f"{m['memorization/exact_copy_share']:.1%})." + "".join(notes)
     )
 
 

@@ -31,7 +31,10 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from threadpoolctl import threadpool_limits
+
 from synthgen.evaluate.distance import category_strings, numeric_array, resolve_categorical
+from synthgen.evaluate.fidelity import openmp_threads
 from synthgen.evaluate.stats import paired_interval, verdict
 
 ARMS = {
@@ -171,6 +174,8 @@ def utility(
     """Downstream classifiers of ``condition`` on each arm, ``seeds`` paired repeats."""
     cats = set(resolve_categorical(train, categorical)) - {condition}
     feats = [c for c in train.columns if c != condition]
+    # A synthetic class the real data lacks cannot be tested: those rows are left out.
+    synthetic = synthetic[synthetic[condition].astype(str).isin(set(train[condition].astype(str)))]
     y_tr, y_te, y_sy = (f[condition].astype(str).to_numpy() for f in (train, test, synthetic))
     enc = _Features.encode([train[feats], test[feats], synthetic[feats]], cats)
     x_tr, x_te, x_sy = enc.frames
@@ -179,7 +184,19 @@ def utility(
     minority = str(counts[counts == counts.min()].index.sort_values()[0])
     medians = np.nan_to_num(np.nanmedian(np.where(enc.is_cat, 0.0, x_tr), 0)) if len(x_tr) else None
 
-    skipped = {}
+    n_rows, skipped = len(x_tr) + len(x_sy), {}
+    with threadpool_limits(limits=openmp_threads(n_rows), user_api="openmp"):
+        scores = _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, enc.is_cat, classes, minority, medians,
+                      seeds, models, max_iter, progress, skipped)
+    summary = _summarize(scores)
+    return UtilityReport(
+        _flat_metrics(summary), _verdict(summary, scores, models), summary, scores, minority, skipped
+    )
+
+
+def _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, is_cat, classes, minority, medians, seeds, models,
+         max_iter, progress, skipped) -> pd.DataFrame:
+    """Every (seed, model, arm): fit on the arm's rows, score on the seed's test bootstrap."""
     if len(set(y_sy)) < 2:
         skipped["synth_only"] = "the synthetic sample has fewer than two classes"
     rows = []
@@ -195,24 +212,20 @@ def utility(
             "synth_only": (xs, ys, None),
             "class_weights": (xt, yt, "balanced"),
         }
-        data.update(_resampled(xt, yt, enc.is_cat, medians, seed, skipped))
+        data.update(_resampled(xt, yt, is_cat, medians, seed, skipped))
         for model in models:
             if progress:
                 progress(f"utility: seed {seed + 1}/{seeds}, {MODELS[model]}")
             for arm, (x, y, cw) in data.items():
                 if arm in skipped:
                     continue
-                clf = _BUILDERS[model](enc.is_cat, seed, cw, max_iter)
+                clf = _BUILDERS[model](is_cat, seed, cw, max_iter)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     clf.fit(x, y)
                 for metric, value in _scores(ye, _proba(clf, xe, classes), classes, minority).items():
                     rows.append((model, arm, seed, metric, float(value)))
-    scores = pd.DataFrame(rows, columns=["model", "arm", "seed", "metric", "value"])
-    summary = _summarize(scores)
-    return UtilityReport(
-        _flat_metrics(summary), _verdict(summary, scores, models), summary, scores, minority, skipped
-    )
+    return pd.DataFrame(rows, columns=["model", "arm", "seed", "metric", "value"])
 
 
 def _resampled(xt, yt, is_cat, medians, seed, skipped) -> dict:

@@ -53,6 +53,10 @@ def memorization_section(mem) -> Section:
     rows = [
         ("Share of synthetic rows closer to train than to holdout (DCR share; ties half)",
          m["memorization/dcr_share"], f"flag above {m['memorization/dcr_flag_level']:.3f}"),
+        ("DCR share among synthetic rows near real data (what the flag uses)",
+         m["memorization/dcr_share_near"],
+         f"{m['memorization/near_share']:.0%} of rows; flag above "
+         f"{m['memorization/dcr_near_flag_level']:.3f}"),
         ("Exact copies of training rows", m["memorization/exact_copy_share"],
          f"holdout rows copied: {m['memorization/exact_copy_share_holdout']:.3f}"),
         ("Membership-inference AUC (distance attack)", m["memorization/membership_auc"],

@@ -1,0 +1,76 @@
+"""Train and apply the small image classifier: one seeded loop for the encoder and every arm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+# batch of images -> augmented batch of the same shape (seeded by whoever builds it)
+Augment = Callable[[np.ndarray], np.ndarray]
+
+
+def train_classifier(
+    net: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    augment: Augment | None = None,
+    class_weight: np.ndarray | None = None,
+    device: str | torch.device = "cpu",
+) -> list[float]:
+    """Adam on cross-entropy; returns the mean loss of each epoch. ``y`` holds class indices."""
+    device = torch.device(device)
+    net.to(device).train()
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    weight = None if class_weight is None else torch.as_tensor(class_weight, dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device))
+    targets = torch.as_tensor(y, dtype=torch.long)
+    losses = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # dropout draws
+        for _ in range(epochs):
+            order = rng.permutation(len(x))
+            total, seen = 0.0, 0
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                if len(idx) < 2:  # batch norm needs two samples
+                    continue
+                batch = x[idx] if augment is None else augment(x[idx])
+                xb = torch.as_tensor(batch, dtype=torch.float32, device=device)
+                loss = loss_fn(net(xb), targets[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total, seen = total + loss.item() * len(idx), seen + len(idx)
+            losses.append(total / max(seen, 1))
+    net.eval()
+    return losses
+
+
+@torch.no_grad()
+def apply_in_batches(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: np.ndarray,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """Run ``fn`` over ``x`` in batches; float64 numpy out (the statistics need the precision)."""
+    out = []
+    for start in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[start : start + batch_size], dtype=torch.float32, device=device)
+        out.append(fn(xb).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def predict_proba(net: nn.Module, x: np.ndarray, device: str | torch.device = "cpu") -> np.ndarray:
+    net.to(device).eval()
+    return apply_in_batches(lambda b: torch.softmax(net(b), dim=1), x, device=device)
