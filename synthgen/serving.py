@@ -39,7 +39,9 @@ class SynthgenGenerator(PythonModel):
         self.synth, self.document = load_model(Path(context.artifacts["model"]))
 
     # The DataFrame hint tells MLflow that the logged signature (not the hint) validates input.
-    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         counts = requested_counts(model_input, self.synth.classes_)
         seed = int((params or {}).get("seed", 0))
         return samples_to_frame(self.synth.generate(counts, seed=seed), counts)
@@ -58,9 +60,13 @@ def requested_counts(model_input: Any, classes: list[str]) -> dict[str, int]:
     for label, count in zip(frame["class"], frame["count"]):
         label = str(label)
         if label not in counts:
-            raise SamplingError(f"class {label!r} was never seen in training; known classes: {', '.join(classes)}")
+            raise SamplingError(
+                f"class {label!r} was never seen in training; known classes: {', '.join(classes)}"
+            )
         if pd.isna(count) or float(count) != int(count) or int(count) < 0:
-            raise SamplingError(f"count for class {label!r} must be a whole number >= 0, got {count!r}")
+            raise SamplingError(
+                f"count for class {label!r} must be a whole number >= 0, got {count!r}"
+            )
         counts[label] += int(count)
     if sum(counts.values()) == 0:
         raise SamplingError("the requested counts add up to 0: nothing to sample")

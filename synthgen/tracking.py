@@ -94,7 +94,9 @@ class Tracker(Protocol):
 
     def log_artifact(self, path: str | os.PathLike, artifact_path: str | None = None) -> None: ...
 
-    def log_artifacts(self, folder: str | os.PathLike, artifact_path: str | None = None) -> None: ...
+    def log_artifacts(
+        self, folder: str | os.PathLike, artifact_path: str | None = None
+    ) -> None: ...
 
     def log_model(
         self,
@@ -113,7 +115,7 @@ def make_tracker(config: TrackingConfig, *, cwd: str | os.PathLike | None = None
 
 
 def resolve_uri(uri: str | None, *, cwd: str | os.PathLike | None = None) -> str:
-    """``uri`` > ``MLFLOW_TRACKING_URI`` > ``sqlite:///<cwd>/mlflow.db``; a bare ``*.db`` path is SQLite."""
+    """``uri`` > ``MLFLOW_TRACKING_URI`` > ``sqlite:///<cwd>/mlflow.db``; bare ``*.db``: SQLite."""
     base = Path(cwd if cwd is not None else os.getcwd()).resolve()
     uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or str(base / "mlflow.db")
     if "://" not in uri and uri.endswith(".db"):
@@ -279,7 +281,8 @@ class MlflowTracker:
         """
         from mlflow.tracking._tracking_service import utils
 
-        self._saved_uri = (getattr(utils, "_tracking_uri", None), os.environ.get("MLFLOW_TRACKING_URI"))
+        previous = getattr(utils, "_tracking_uri", None)
+        self._saved_uri = (previous, os.environ.get("MLFLOW_TRACKING_URI"))
         self._mlflow().set_tracking_uri(self.uri)
 
     def _restore_mlflow_uri(self) -> None:
@@ -372,7 +375,8 @@ class MlflowTracker:
             exp = client.get_experiment_by_name(name)
             if exp is None:
                 try:
-                    exp_id = client.create_experiment(name, artifact_location=self._artifact_location(name))
+                    location = self._artifact_location(name)
+                    exp_id = client.create_experiment(name, artifact_location=location)
                 except Exception:  # created meanwhile by another process
                     exp = client.get_experiment_by_name(name)
                     if exp is None:
@@ -415,7 +419,8 @@ class MlflowTracker:
         """
         mlflow = self._mlflow()
         exp_id = self._experiment_id(experiment)
-        all_tags = {RUN_TYPE_TAG: run_type, **_version_tag(), **{k: str(v) for k, v in (tags or {}).items()}}
+        all_tags = {RUN_TYPE_TAG: run_type, **_version_tag()}
+        all_tags.update({k: str(v) for k, v in (tags or {}).items()})
         if not self._runs:
             self._point_mlflow_here()
         try:
@@ -448,7 +453,8 @@ class MlflowTracker:
         self._flush(run, final=True)
         if run.dropped or run.metrics:
             log.warning(
-                "MLflow at %s: %d metric values of run %s were not logged (the history is in the model folder)",
+                "MLflow at %s: %d metric values of run %s were not logged "
+                "(the history is in the model folder)",
                 self.uri, run.dropped + len(run.metrics), run.handle.run_id,
             )
         import mlflow
@@ -504,7 +510,8 @@ class MlflowTracker:
         now_ms = int(time.time() * 1000)
         for key, value in metrics.items():
             run.metrics.append(Metric(clean_key(key), float(value), now_ms, int(step or 0)))
-        if len(run.metrics) >= self.flush_every or time.monotonic() - run.last_flush >= self.flush_seconds:
+        due = time.monotonic() - run.last_flush >= self.flush_seconds
+        if len(run.metrics) >= self.flush_every or due:
             self._flush(run)
 
     def _flush(self, run: _OpenRun, *, final: bool = False) -> None:
@@ -565,7 +572,8 @@ class MlflowTracker:
                 name=MODEL_ARTIFACT,
                 python_model=str(SERVING_FILE),
                 artifacts={"model": str(model_dir)},
-                input_example=(input_example, {"seed": 0}),  # params make `seed` part of the signature
+                # The params dict makes `seed` part of the signature.
+                input_example=(input_example, {"seed": 0}),
                 pip_requirements=serving_requirements(),  # skips MLflow's slow inference
                 registered_model_name=name,
             )

@@ -86,7 +86,8 @@ def _wait_healthy(server: MlflowServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited ({server.process.returncode}):\n{_tail(server)}")
+            code = server.process.returncode
+            raise RuntimeError(f"mlflow server exited ({code}):\n{_tail(server)}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(server.uri + "/health", timeout=1) as r:
                 if r.status == 200:

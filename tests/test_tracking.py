@@ -11,12 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import torch
 from mlflow_server import mlflow_server_fixture
 
 from synthgen.config import TrackingConfig
 from synthgen.errors import SamplingError, TrackingError
-from synthgen.models.base import Synthesizer
 from synthgen.tracking import (
     MlflowTracker,
     NullTracker,
@@ -151,7 +149,8 @@ def test_metrics_are_batched_and_kept_per_step(tracker, monkeypatch):
     monkeypatch.setattr(client, "log_batch", lambda *a, **k: (calls.append(k), real(*a, **k))[1])
     with tracker.start_run("fit", experiment=EXPERIMENT, run_type="fit") as run:
         for epoch in range(1, 31):
-            tracker.log_metrics({"loss/generator": 1 / epoch, "loss/discriminator": -epoch}, step=epoch)
+            losses = {"loss/generator": 1 / epoch, "loss/discriminator": -epoch}
+            tracker.log_metrics(losses, step=epoch)
     assert len([c for c in calls if c.get("metrics")]) <= 2  # 60 values, flushed at run end
     history = client_for(tracker.uri).get_metric_history(run.run_id, "loss/generator")
     assert [m.step for m in history] == list(range(1, 31))
@@ -182,11 +181,14 @@ def test_metrics_survive_a_store_outage(tracker, monkeypatch, caplog):
 
 
 def test_nested_runs_carry_their_parent(tracker):
-    with tracker.start_run("pipeline", experiment="synthgen-nesting", run_type="pipeline") as parent:
-        with tracker.start_run("fit", experiment="synthgen-nesting", run_type="fit", parent_run_id=parent.run_id) as fit:
+    exp = "synthgen-nesting"
+    with tracker.start_run("pipeline", experiment=exp, run_type="pipeline") as parent:
+        parent_id = parent.run_id
+        with tracker.start_run("fit", experiment=exp, run_type="fit", parent_run_id=parent_id) as fit:
             pass
-        with tracker.start_run("sample", experiment="synthgen-nesting", run_type="sample", tags={"n": 5}) as sample:
-            pass
+        tags = {"n": 5}
+        with tracker.start_run("sample", experiment=exp, run_type="sample", tags=tags) as sample:
+            pass  # no parent given: nested under the open run
     client = client_for(tracker.uri)
     for child in (fit, sample):
         tags = client.get_run(child.run_id).data.tags
@@ -224,7 +226,8 @@ def test_artifacts_are_listed(tracker, tmp_path):
         tracker.set_tags({"synthgen.dataset": "demo"})
     client = client_for(tracker.uri)
     assert [f.path for f in client.list_artifacts(run.run_id, "report")] == ["report/report.html"]
-    assert [f.path for f in client.list_artifacts(run.run_id, "previews")] == ["previews/a.png", "previews/b.png"]
+    previews = [f.path for f in client.list_artifacts(run.run_id, "previews")]
+    assert previews == ["previews/a.png", "previews/b.png"]
     assert client.get_run(run.run_id).data.tags["synthgen.dataset"] == "demo"
 
 
@@ -242,58 +245,40 @@ def test_global_mlflow_uri_is_restored_after_the_run(tracker):
 # A fitted model and the pyfunc round trip
 # ------------------------------------------------------------------------------------------
 
-CLASSES = {"benign": 12, "malignant": 4}
-
-
-class ConstantSynthesizer(Synthesizer):
-    """Test-only stand-in until the tabular synthesizer lands: rows = class mean + noise."""
-
-    kind = "test-constant"
-
-    def fit(self, data, condition, *, callback=None):
-        self.condition_ = condition
-        self.class_counts_ = {str(k): int(v) for k, v in data[condition].value_counts(sort=False).items()}
-        self.history_ = {"loss": [0.0]}
-        self.means_ = torch.tensor([data.loc[data[condition] == c, "size"].mean() for c in self.class_counts_])
-        return self
-
-    def generate(self, counts, *, seed=0):
-        rng = np.random.default_rng(seed)
-        labels = [label for label, n in counts.items() for _ in range(n)]
-        means = dict(zip(self.class_counts_, self.means_.tolist()))
-        return pd.DataFrame({"size": [means[c] + rng.normal() for c in labels], self.condition_: labels})
-
-    def state_tensors(self):
-        return {"means": self.means_}
-
-    def metadata(self):
-        return {"condition": self.condition_, "class_counts": self.class_counts_}
-
-    @classmethod
-    def from_state(cls, metadata, tensors):
-        synth = cls()
-        synth.condition_, synth.class_counts_ = metadata["condition"], dict(metadata["class_counts"])
-        synth.history_, synth.means_ = {}, tensors["means"]
-        return synth
+CLASSES = {"benign": 30, "malignant": 10}
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    """A fitted synthesizer's model folder."""
-    from synthgen.models import registry
+    """The real tabular synthesizer fitted for 2 epochs on a tiny table, as a model folder."""
+    from synthgen.config import TabularModelConfig, TrainConfig
     from synthgen.models.artifact import write_model
+    from synthgen.models.tabular.synthesizer import TabularSynthesizer
 
-    registry._BACKENDS["test-constant"] = f"{__name__}:ConstantSynthesizer"
     rng = np.random.default_rng(0)
     labels = [c for c, n in CLASSES.items() for _ in range(n)]
-    table = pd.DataFrame({"size": rng.normal(size=len(labels)), "diagnosis": labels})
-    synth = ConstantSynthesizer().fit(table, "diagnosis")
-    yield write_model(tmp_path_factory.mktemp("model") / "model", synth)
-    del registry._BACKENDS["test-constant"]
+    table = pd.DataFrame(
+        {
+            "size": rng.normal(size=len(labels)),
+            "grade": rng.choice(["a", "b"], len(labels)),
+            "diagnosis": labels,
+        }
+    )
+    model = TabularModelConfig(
+        embedding_dim=8, generator_dims=[16], discriminator_dims=[16], pac=2, max_modes=2
+    )
+    train = TrainConfig(epochs=2, batch_size=10, device="cpu", progress=False)
+    synth = TabularSynthesizer(model, train).fit(table, "diagnosis")
+    return write_model(tmp_path_factory.mktemp("model") / "model", synth)
+
+
+def _ask(counts: dict[str, int]) -> pd.DataFrame:
+    return pd.DataFrame({"class": list(counts), "count": list(counts.values())})
 
 
 def _check_samples(frame: pd.DataFrame, counts: dict[str, int]) -> None:
-    assert frame["diagnosis"].astype(str).value_counts().to_dict() == {k: v for k, v in counts.items() if v}
+    got = frame["diagnosis"].astype(str).value_counts().to_dict()
+    assert got == {k: v for k, v in counts.items() if v}
 
 
 def test_requested_counts_validation():
@@ -323,6 +308,8 @@ def test_image_samples_become_one_row_per_image():
 def test_pyfunc_round_trip_with_the_registry(tracker, model_dir):
     import mlflow
 
+    from synthgen.models.artifact import load_model
+
     with tracker.start_run("fit", experiment=EXPERIMENT, run_type="fit") as run:
         uri = tracker.log_model(model_dir, registered_name="synthgen-demo")
     assert uri == "models:/synthgen-demo/1"
@@ -330,12 +317,14 @@ def test_pyfunc_round_trip_with_the_registry(tracker, model_dir):
     try:
         model = mlflow.pyfunc.load_model(uri)
         counts = {"benign": 3, "malignant": 7}
-        ask = pd.DataFrame({"class": list(counts), "count": list(counts.values())})
+        ask = _ask(counts)
         first = model.predict(ask, params={"seed": 5})
         _check_samples(first, counts)
         pd.testing.assert_frame_equal(first, model.predict(ask, params={"seed": 5}))
-        assert not first.equals(model.predict(ask, params={"seed": 6}))
-        _check_samples(model.predict(pd.DataFrame({"class": ["malignant"], "count": [2]})), {"malignant": 2})
+        synth, _ = load_model(model_dir)  # the seed reaches the synthesizer unchanged
+        expected = synth.generate(counts, seed=6)
+        pd.testing.assert_frame_equal(model.predict(ask, params={"seed": 6}), expected)
+        _check_samples(model.predict(_ask({"malignant": 2})), {"malignant": 2})
         assert model.metadata.run_id == run.run_id
         assert [p.name for p in model.metadata.get_params_schema().params] == ["seed"]
         # A model from code: the flavour names the code file and nothing was pickled.
@@ -366,7 +355,9 @@ def test_runs_over_http(mlflow_server, tmp_path, monkeypatch):
     tracker.check_reachable()
     (tmp_path / "summary.md").write_text("# ok")
     with tracker.start_run("pipeline", experiment=EXPERIMENT, run_type="pipeline") as parent:
-        with tracker.start_run("fit", experiment=EXPERIMENT, run_type="fit", parent_run_id=parent.run_id) as fit:
+        with tracker.start_run(
+            "fit", experiment=EXPERIMENT, run_type="fit", parent_run_id=parent.run_id
+        ) as fit:
             tracker.log_params({"train": {"epochs": 2}})
             for epoch in range(1, 4):
                 tracker.log_metrics({"loss": 1 / epoch}, step=epoch)
@@ -391,4 +382,49 @@ def test_pyfunc_round_trip_over_http(mlflow_server, tmp_path, monkeypatch, model
     assert uri == "models:/synthgen-http/1"
     model = mlflow.pyfunc.load_model(uri)  # resolved through MLFLOW_TRACKING_URI
     counts = {"benign": 4, "malignant": 9}
-    _check_samples(model.predict(pd.DataFrame({"class": list(counts), "count": list(counts.values())})), counts)
+    _check_samples(model.predict(_ask(counts)), counts)
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve(tracker, model_dir):
+    """``mlflow models serve`` answers /invocations with the requested rows (≈ 10 s to start)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from mlflow_server import free_port
+
+    with tracker.start_run("fit", experiment=EXPERIMENT, run_type="fit"):
+        uri = tracker.log_model(model_dir, registered_name="synthgen-served")
+    port = free_port()
+    bin_dir = str(Path(sys.executable).parent)  # `mlflow models serve` runs `uvicorn` from PATH
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracker.uri}
+    env["PATH"] = bin_dir + os.pathsep + env["PATH"]
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+           "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    server = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, "mlflow models serve exited"
+                time.sleep(0.5)
+        split = {"columns": ["class", "count"], "data": [["malignant", 3]]}
+        payload = {"dataframe_split": split, "params": {"seed": 1}}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        rows = json.loads(urllib.request.urlopen(request, timeout=30).read())["predictions"]
+        assert [row["diagnosis"] for row in rows] == ["malignant"] * 3
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
