@@ -183,8 +183,8 @@ def test_metrics_survive_a_store_outage(tracker, monkeypatch, caplog):
 def test_nested_runs_carry_their_parent(tracker):
     exp = "synthgen-nesting"
     with tracker.start_run("pipeline", experiment=exp, run_type="pipeline") as parent:
-        parent_id = parent.run_id
-        with tracker.start_run("fit", experiment=exp, run_type="fit", parent_run_id=parent_id) as fit:
+        pid = parent.run_id
+        with tracker.start_run("fit", experiment=exp, run_type="fit", parent_run_id=pid) as fit:
             pass
         tags = {"n": 5}
         with tracker.start_run("sample", experiment=exp, run_type="sample", tags=tags) as sample:
