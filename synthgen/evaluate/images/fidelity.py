@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 K_PRECISION_RECALL = 3
 K_DENSITY_COVERAGE = 5
@@ -33,9 +34,15 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- Kernel inception distance ---------------------------------------------------------------
+def _cubic_kernel(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    k = p @ q.T
+    k /= p.shape[1]
+    k += 1
+    return k * k * k  # much faster than ** 3
+
+
 def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    d = x.shape[1]
-    kxx, kyy, kxy = ((p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+    kxx, kyy, kxy = _cubic_kernel(x, x), _cubic_kernel(y, y), _cubic_kernel(x, y)
     m, n = len(x), len(y)
     return float(
         (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
@@ -127,6 +134,14 @@ def feature_fidelity(
 
     ``n_matched``: the equal size at which FD and PRDC were drawn for both sides.
     """
+    # Small matrices: one BLAS thread is as fast, and 2 threads on a busy 2-core box were 20x slower.
+    with threadpool_limits(1):
+        return _feature_fidelity(train, test, synth, repeats, kid_subsets, seed)
+
+
+def _feature_fidelity(
+    train: np.ndarray, test: np.ndarray, synth: np.ndarray, repeats: int, kid_subsets: int, seed: int
+) -> dict[str, float]:
     n = min(len(test), len(synth))
     out: dict[str, float] = {"n_matched": float(n)}
     if n <= K_DENSITY_COVERAGE or len(train) <= K_DENSITY_COVERAGE:

@@ -18,6 +18,7 @@ import numpy as np
 from synthgen.evaluate.images import figures
 from synthgen.evaluate.images.fidelity import K_DENSITY_COVERAGE, K_PRECISION_RECALL
 from synthgen.evaluate.images.intensity import bin_centres
+from synthgen.evaluate.images.memorization import FLAG_P_VALUE
 from synthgen.evaluate.result import EvaluationResult, Section
 from synthgen.report.fragments import note, table
 
@@ -87,6 +88,7 @@ def _metrics(f: Findings) -> dict[str, float]:
         m[f"memorization/copy_rate_{chk.space}"] = chk.rate
         m[f"memorization/copy_threshold_{chk.space}"] = chk.threshold
         m[f"memorization/max_similarity_{chk.space}"] = float(chk.synth_sims.max())
+        m[f"memorization/copy_p_value_{chk.space}"] = chk.p_value
         m[f"memorization/flagged_{chk.space}"] = float(chk.flagged)
     if f.utility is not None:
         m |= {f"utility/cnn/{k}": v for k, v in f.utility.summary().items()}
@@ -192,13 +194,16 @@ def _diversity_section(f: Findings) -> Section:
 
 
 def _memorization_section(f: Findings) -> Section:
-    rows = [[c.space, c.threshold, c.rate, float(c.synth_sims.max()), "flagged" if c.flagged else "ok"]
-            for c in f.copies]
+    rows = [[c.space, c.threshold, c.rate, c.p_value, float(c.synth_sims.max()),
+             "flagged" if c.flagged else "ok"] for c in f.copies]
     html = note("For every synthetic image, its most similar training image: by pixel (Pearson) "
                 "correlation and by cosine similarity of encoder features. The copy threshold is "
                 f"the {f.options['copy_quantile']:.0%} quantile of the same similarity for unseen "
-                "real images, so about 1% of new real images exceed it.")
-    html += table(["similarity", "copy threshold", "copy rate", "highest", "status"], rows, digits=4)
+                "real images, so about 1% of new real images exceed it. The p-value is the chance "
+                "of this many synthetic images above it if they were new real images (exact "
+                f"negative-hypergeometric test); flagged below {FLAG_P_VALUE}.")
+    html += table(["similarity", "copy threshold", "copy rate", "p-value", "highest", "status"],
+                  rows, digits=4)
     figs = [figures.similarity_distributions(f.copies)]
     figs += [figures.closest_pairs(c.closest(8), f.sets.synth_x, f.sets.train_x, c.threshold, c.space)
              for c in f.copies]
