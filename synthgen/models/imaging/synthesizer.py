@@ -1,0 +1,154 @@
+"""``ImageSynthesizer``: fit the conditional image GAN on an ImageDataset, draw exact counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from synthgen.config import ImageModelConfig, TrainConfig
+from synthgen.data.imaging import ImageDataset
+from synthgen.errors import DataError, SamplingError
+from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.imaging.checkpoint import take
+from synthgen.models.imaging.diffaug import DiffAugment
+from synthgen.models.imaging.networks import build_generator
+from synthgen.models.imaging.trainer import GanTrainer, memory_format
+from synthgen.runtime import configure_threads, resolve_device, seed_everything
+
+SAMPLE_CHUNK = 1000  # images per generator call when sampling (bounds memory)
+
+
+@dataclass
+class SyntheticImages:
+    """Generated images in the model's space: ``(N, 1, *spatial)`` float32 in [-1, 1]."""
+
+    images: np.ndarray
+    labels: list[str]
+    condition: str = "label"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class ImageSynthesizer(Synthesizer):
+    """Class-conditional GAN for 2D slices/images or 3D volumes.
+
+    Learned state: ``condition_``, ``class_counts_``, ``history_``, ``generator_`` (the EMA
+    generator), ``reference_`` and ``transforms_`` (from the data, for writing outputs back).
+    """
+
+    kind: ClassVar[str] = "image"
+
+    def __init__(self, model: ImageModelConfig | None = None, train: TrainConfig | None = None):
+        self.model = model
+        self.train = train
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def fit(self, data: ImageDataset, condition: str | None = None, *,
+            callback: TrainCallback | None = None, checkpoint_dir: str | Path | None = None):
+        """Train on ``data`` (the training split); checkpoints go to ``checkpoint_dir`` if given."""
+        config, train = self._resolve_configs(data)
+        classes = data.classes
+        index = {label: i for i, label in enumerate(classes)}
+        configure_threads()
+        device = resolve_device(train.device)
+        generator = seed_everything(train.seed)
+        trainer = GanTrainer(config, train, len(classes), device=device,
+                             augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
+        labels = torch.tensor([index[label] for label in data.labels], dtype=torch.long)
+        history = trainer.run(data.images, labels, epochs=train.epochs, callback=callback,
+                              checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
+                              generator=generator)
+        self.model_config_, self.train_config_ = config, train
+        self.condition_ = condition or data.condition
+        self.class_counts_ = data.class_counts()
+        self.history_ = history
+        self.reference_ = dict(data.reference, condition=self.condition_)
+        self.transforms_ = list(data.transforms)
+        self.generator_ = trainer.g_ema.eval()
+        self.device_ = device
+        return self
+
+    def _resolve_configs(self, data: ImageDataset) -> tuple[ImageModelConfig, TrainConfig]:
+        size = int(data.images.shape[-1])
+        config = self.model or ImageModelConfig(spatial_dims=data.spatial_dims, image_size=size)
+        if config.spatial_dims != data.spatial_dims or config.image_size != size:
+            raise DataError(
+                f"model is {config.spatial_dims}D at {config.image_size} px but the data was "
+                f"prepared as {data.spatial_dims}D at {size} px; load it with the same settings"
+            )
+        if len(data) == 0:
+            raise DataError("no training images")
+        return config, self.train or TrainConfig()
+
+    # -- sampling --------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, counts: Mapping[str, int], *, seed: int = 0) -> SyntheticImages:
+        """Exactly ``counts[label]`` images per label, grouped by class in training order."""
+        unknown = [label for label in counts if label not in self.class_counts_]
+        if unknown:
+            raise SamplingError(f"class {unknown[0]!r} was never seen in training; known classes: "
+                                f"{', '.join(self.classes_)}")
+        if any(int(c) < 0 for c in counts.values()):
+            raise SamplingError("class counts must be >= 0")
+        configure_threads()
+        labels = [label for label in self.classes_ for _ in range(int(counts.get(label, 0)))]
+        ids = torch.tensor([self.classes_.index(label) for label in labels], dtype=torch.long)
+        # Latents from a CPU generator: the same seed gives the same images on any device.
+        z = torch.randn(len(ids), self.model_config_.latent_dim, generator=torch.Generator().manual_seed(seed))
+        g = self.generator_.eval()
+        out = [g(z[i:i + SAMPLE_CHUNK].to(self.device_), ids[i:i + SAMPLE_CHUNK].to(self.device_))
+               .float().cpu() for i in range(0, len(ids), SAMPLE_CHUNK)]
+        shape = (0, 1) + (self.model_config_.image_size,) * self.model_config_.spatial_dims
+        images = torch.cat(out).numpy() if out else np.zeros(shape, dtype=np.float32)
+        return SyntheticImages(images=images, labels=labels, condition=self.condition_)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"generator.{k}": v.detach().cpu().contiguous()
+                for k, v in self.generator_.state_dict().items()}
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "model": self.model_config_.model_dump(mode="json"),
+            "train": self.train_config_.model_dump(mode="json"),
+            "condition": self.condition_,
+            "classes": self.classes_,
+            "class_counts": self.class_counts_,
+            "history": self.history_,
+            "reference": self.reference_,
+            "transforms": self.transforms_,
+        }
+
+    @classmethod
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]):
+        config = ImageModelConfig.model_validate(metadata["model"])
+        train = TrainConfig.model_validate(metadata["train"])
+        self = cls(config, train)
+        self.model_config_, self.train_config_ = config, train
+        self.condition_ = metadata["condition"]
+        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
+        self.history_ = {k: list(v) for k, v in metadata.get("history", {}).items()}
+        self.reference_ = dict(metadata["reference"])
+        self.transforms_ = list(metadata.get("transforms", []))
+        self.device_ = resolve_device(train.device)
+        generator = build_generator(config, len(self.class_counts_))
+        generator.load_state_dict(take("generator", tensors), strict=True)
+        self.generator_ = (generator.to(self.device_, memory_format=memory_format(config.spatial_dims))
+                           .eval().requires_grad_(False))
+        return self
+
+
+def _left_right_axis(reference: Mapping[str, Any]) -> int:
+    """Tensor axis of left-right: the last for npz (rows x columns), else the first (RAS "R")."""
+    if reference.get("source_format") == "npz":
+        return 1 + int(reference.get("spatial_dims", 2))
+    return 2
