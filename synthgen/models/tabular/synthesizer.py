@@ -18,7 +18,7 @@ from synthgen.models.tabular.sampler import ConditionCoder, TrainingSampler, dra
 from synthgen.models.tabular.trainer import RealRows, build_gan, make_generator, train_gan
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
 
-GENERATE_BATCH = 32_768  # rows per generator call: big enough to keep the matmuls efficient
+GENERATE_BATCH = 8_192  # rows per generator call: big matmuls, activations still cache-sized
 GENERATOR_PREFIX = "generator."
 COUNTS_KEY = "class_value_counts"
 
