@@ -145,7 +145,9 @@ def _feature_fidelity(
     n = min(len(test), len(synth))
     out: dict[str, float] = {"n_matched": float(n)}
     if n <= K_DENSITY_COVERAGE or len(train) <= K_DENSITY_COVERAGE:
-        return out
+        # Too few images (e.g. a class the generator never produced): same keys, all NaN.
+        names = ("fd", "precision", "recall", "density", "coverage", "kid", "kid_std")
+        return out | {f"{k}{s}": float("nan") for k in names for s in ("", "_baseline")}
 
     def metric(x: np.ndarray) -> dict[str, float]:
         return {"fd": frechet_distance(x, train)} | prdc(train, x)

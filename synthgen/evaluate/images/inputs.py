@@ -117,11 +117,11 @@ def check_sets(
         if len(arrays[name][0]) == 0:
             raise DataError(f"the {name} set is empty; it is needed for the image evaluation")
 
-    classes = sorted(set(arrays["train"][1]))
-    unknown = sorted(set(arrays["synthetic"][1]) - set(classes))
+    classes = sorted(str(v) for v in set(arrays["train"][1]))
+    unknown = sorted(str(v) for v in set(arrays["synthetic"][1]) - set(classes))
     if unknown:
         raise DataError(f"synthetic labels {unknown} do not occur in the training labels")
-    unknown = sorted(set(arrays["test"][1]) - set(classes))
+    unknown = sorted(str(v) for v in set(arrays["test"][1]) - set(classes))
     if unknown:
         raise DataError(f"test labels {unknown} do not occur in the training labels")
     for c in classes:
