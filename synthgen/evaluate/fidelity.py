@@ -37,9 +37,10 @@ _HGB_MAX_LEVELS = 250  # HistGradientBoosting allows at most 255 categories per 
 
 
 def openmp_threads(n_rows: int) -> int | None:
-    """Threads for HistGradientBoosting. Its OpenMP threads spin-wait at each of many small
-    parallel loops: on small tables, or when other processes share the cores, one thread is far
-    faster (detection on 380 rows: 0.85 s vs 12.7 s on a busy 2-core machine)."""
+    """Threads for the classifiers (OpenMP, BLAS). HistGradientBoosting's OpenMP threads
+    spin-wait at each of many small parallel loops: on small tables, or when other processes
+    share the cores, one thread is far faster (detection on 380 rows: 0.85 s vs 12.7 s; a
+    10,000-row fit 22.8 s unlimited on a busy 2-core machine)."""
     return 1 if n_rows < 20_000 else None
 
 
@@ -182,17 +183,31 @@ def detection_auc(
     Both sides are cut to the same size (at most ``max_rows``) so 0.5 means "cannot tell".
     Out-of-fold probabilities from all folds are pooled into one AUC.
     """
+    det = detection_predictions(real, synthetic, categorical, folds, seed, max_rows)
+    return float(roc_auc_score(det.is_real, det.prob)) if len(det) else float("nan")
+
+
+def detection_predictions(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    categorical: Sequence[str] | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    max_rows: int = 5000,
+) -> pd.DataFrame:
+    """Out-of-fold detector output per row: ``is_real``, ``prob`` (of being real) and the
+    row's original index, so per-class AUCs come from the same fit at no extra cost."""
     cats = set(resolve_categorical(real, categorical))
     n = min(len(real), len(synthetic), max_rows)
     if n < folds:
-        return float("nan")
+        return pd.DataFrame(columns=["is_real", "prob", "index"])
     r = real.sample(n=n, random_state=seed) if len(real) > n else real
     s = synthetic.sample(n=n, random_state=seed + 1) if len(synthetic) > n else synthetic
     x, is_cat = _detector_features([r, s[list(real.columns)]], cats)
     y = np.r_[np.ones(n), np.zeros(n)]
     prob = np.zeros(2 * n)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with threadpool_limits(limits=openmp_threads(2 * n), user_api="openmp"):
+    with threadpool_limits(limits=openmp_threads(2 * n)):
         for tr, te in cv.split(x, y):
             clf = HistGradientBoostingClassifier(
                 max_iter=100, categorical_features=is_cat if is_cat.any() else None,
@@ -200,7 +215,7 @@ def detection_auc(
             )
             clf.fit(x[tr], y[tr])
             prob[te] = clf.predict_proba(x[te])[:, 1]
-    return float(roc_auc_score(y, prob))
+    return pd.DataFrame({"is_real": y, "prob": prob, "index": np.r_[r.index, s.index]})
 
 
 # -- k-NN precision / recall / density / coverage --------------------------------------------
@@ -252,18 +267,22 @@ class FidelityReport:
     baseline: dict[str, float] = field(default_factory=dict)  # holdout vs train: the ceiling
 
 
-def _summary(real, synthetic, cats, folds, seed, max_rows, progress=None) -> dict[str, float]:
-    shapes = column_shapes(real, synthetic, cats)
-    pairs = pair_trends(real, synthetic, cats)
+def _summary(real, synthetic, cats, folds, seed, max_rows, shapes=None, pairs=None,
+             progress=None) -> tuple[dict[str, float], pd.DataFrame]:
+    shapes = column_shapes(real, synthetic, cats) if shapes is None else shapes
+    pairs = pair_trends(real, synthetic, cats) if pairs is None else pairs
     out = {
         "column_shapes": float(shapes["score"].mean()),
         "pair_trends": float(pairs["score"].mean()) if len(pairs) else np.nan,
     }
     if progress:
         progress("fidelity: detection classifier")
-    out["detection_auc"] = detection_auc(real, synthetic, cats, folds, seed, max_rows)
+    det = detection_predictions(real, synthetic, cats, folds, seed, max_rows)
+    out["detection_auc"] = float(roc_auc_score(det.is_real, det.prob)) if len(det) else np.nan
+    if progress:
+        progress("fidelity: k-NN precision and recall")
     out.update(knn_precision_recall(real, synthetic, cats, max_rows=max_rows, seed=seed))
-    return out
+    return out, det
 
 
 def fidelity(
@@ -283,18 +302,21 @@ def fidelity(
     against itself at this sample size (1 - KS is never exactly 1 for two finite samples).
     """
     cats = resolve_categorical(train, categorical)
-    synthetic = synthetic[list(train.columns)]
+    train = train.reset_index(drop=True)  # detector rows are traced back by index
+    synthetic = synthetic[list(train.columns)].reset_index(drop=True)
     shapes = column_shapes(train, synthetic, cats)
     pairs = pair_trends(train, synthetic, cats)
-    overall = _summary(train, synthetic, cats, folds, seed, max_rows, progress)
+    overall, det = _summary(train, synthetic, cats, folds, seed, max_rows, shapes, pairs, progress)
     metrics = {f"fidelity/{k}": v for k, v in overall.items()}
     baseline = {}
     if holdout is not None and len(holdout) > folds:
         if progress:
             progress("fidelity: real-vs-real baseline")
-        baseline = _summary(train, holdout, cats, folds, seed, max_rows)
+        baseline, _ = _summary(train, holdout, cats, folds, seed, max_rows)
         metrics.update({f"fidelity/baseline/{k}": v for k, v in baseline.items()})
-    per_class = _per_class(train, synthetic, cats, condition, folds, seed, max_rows)
+    if progress:
+        progress("fidelity: per class")
+    per_class = _per_class(train, synthetic, cats, condition, det, max_rows, seed)
     for row in per_class.to_dict("records"):
         for k, v in row.items():
             if k not in ("class", "n_real", "n_synthetic"):
@@ -302,7 +324,9 @@ def fidelity(
     return FidelityReport(metrics, _verdict(overall, baseline), shapes, pairs, per_class, baseline)
 
 
-def _per_class(train, synthetic, cats, condition, folds, seed, max_rows) -> pd.DataFrame:
+def _per_class(train, synthetic, cats, condition, det, max_rows, seed) -> pd.DataFrame:
+    """Per class of the condition; detection AUC from the overall detector's predictions on
+    that class's rows (real class c vs synthetic class c)."""
     if condition is None or condition not in train.columns:
         return pd.DataFrame()
     rows = []
@@ -314,12 +338,21 @@ def _per_class(train, synthetic, cats, condition, folds, seed, max_rows) -> pd.D
         row["column_shapes"] = float(column_shapes(r, s, cats)["score"].mean())
         pairs = pair_trends(r, s, cats)
         row["pair_trends"] = float(pairs["score"].mean()) if len(pairs) else np.nan
-        enough = min(len(r), len(s)) >= 4 * folds
-        row["detection_auc"] = detection_auc(r, s, cats, folds, seed, max_rows) if enough else np.nan
+        row["detection_auc"] = _class_auc(det, real_lab, syn_lab, c)
         pr = knn_precision_recall(r, s, cats, max_rows=max_rows, seed=seed)
         row["precision"], row["recall"] = pr["precision"], pr["recall"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _class_auc(det: pd.DataFrame, real_lab: pd.Series, syn_lab: pd.Series, c: str) -> float:
+    real_rows = det[det.is_real == 1]
+    syn_rows = det[det.is_real == 0]
+    sel = pd.concat([real_rows[real_lab.loc[real_rows["index"]].to_numpy() == c],
+                     syn_rows[syn_lab.loc[syn_rows["index"]].to_numpy() == c]])
+    if sel.is_real.nunique() < 2 or min(sel.is_real.value_counts()) < 5:
+        return float("nan")
+    return float(roc_auc_score(sel.is_real, sel.prob))
 
 
 def _verdict(m: dict[str, float], base: dict[str, float]) -> str:

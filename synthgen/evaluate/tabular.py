@@ -121,8 +121,13 @@ def evaluate_tables(
     history: dict[str, list[float]] | None = None,
     progress: Callable[[str], None] | None = None,
     dataset: str | None = None,
+    figures: bool = True,
 ) -> EvaluationResult:
-    """Evaluate a synthetic table against the real train / holdout / test splits."""
+    """Evaluate a synthetic table against the real train / holdout / test splits.
+
+    ``figures=False`` skips the plots (the slowest part on small tables) when only the numbers
+    are wanted, e.g. in tests or sweeps; the sections then hold tables only.
+    """
     from synthgen.report import sections
 
     config = config or EvalConfig()
@@ -147,14 +152,15 @@ def evaluate_tables(
     cat_list = [c for c in train.columns if c in cats]
     result.meta.update(_describe(train, holdout, test, synthetic, condition))
 
-    timings = {}
+    timings = {}  # per stage, report figures included
     t = time.perf_counter()
     say("fidelity: column shapes and pair trends")
     fid = fidelity(train, synthetic, cat_list, condition, holdout if len(holdout) else None,
                    folds=config.detection_folds, max_rows=config.max_rows, progress=say)
     result.metrics.update(fid.metrics)
     result.verdicts["fidelity"] = fid.verdict
-    result.sections.append(sections.fidelity_section(fid, train, synthetic, cat_list))
+    result.sections.append(sections.fidelity_section(fid, train, synthetic, cat_list,
+                                                            figures))
     timings["fidelity"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -164,7 +170,7 @@ def evaluate_tables(
                            max_rows=config.max_rows)
         result.metrics.update(mem.metrics)
         result.verdicts["memorization"] = mem.verdict
-        result.sections.append(sections.memorization_section(mem))
+        result.sections.append(sections.memorization_section(mem, figures))
     else:
         warnings.append("the holdout split is empty: memorization was not assessed")
     timings["memorization"] = time.perf_counter() - t
@@ -175,13 +181,13 @@ def evaluate_tables(
                        progress=say)
         result.metrics.update(util.metrics)
         result.verdicts["utility"] = util.verdict
-        result.sections.append(sections.utility_section(util))
+        result.sections.append(sections.utility_section(util, figures))
     else:
         warnings.append(f"the test split has fewer than two classes of '{condition}': "
                         "downstream gains were not assessed")
     timings["utility"] = time.perf_counter() - t
 
-    result.sections.append(sections.training_section(history))
+    result.sections.append(sections.training_section(history, figures))
     result.headline = [k for k in HEADLINE if k in result.metrics]
     result.meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     return result

@@ -90,7 +90,9 @@ def _logreg(is_cat: np.ndarray, seed: int, class_weight, max_iter: int):
                           ("scale", StandardScaler())]), num),
         ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
     ])
-    clf = LogisticRegression(max_iter=1000, class_weight=class_weight, random_state=seed)
+    # tol 1e-3: 4x fewer iterations than the default on Adult, same scores to 3 decimals.
+    clf = LogisticRegression(max_iter=1000, tol=1e-3, class_weight=class_weight,
+                             random_state=seed)
     return Pipeline([("prep", prep), ("clf", clf)])
 
 
@@ -108,7 +110,8 @@ def _smote(is_cat: np.ndarray, y: np.ndarray, seed: int):
         return SMOTE(k_neighbors=k, random_state=seed)
     if is_cat.all():
         return SMOTEN(k_neighbors=k, random_state=seed)
-    return SMOTENC(categorical_features=is_cat, k_neighbors=k, random_state=seed)
+    return SMOTENC(categorical_features=np.flatnonzero(is_cat).tolist(), k_neighbors=k,
+                   random_state=seed)
 
 
 def _impute_numeric(x: np.ndarray, is_cat: np.ndarray, medians: np.ndarray) -> np.ndarray:
@@ -185,7 +188,7 @@ def utility(
     medians = np.nan_to_num(np.nanmedian(np.where(enc.is_cat, 0.0, x_tr), 0)) if len(x_tr) else None
 
     n_rows, skipped = len(x_tr) + len(x_sy), {}
-    with threadpool_limits(limits=openmp_threads(n_rows), user_api="openmp"):
+    with threadpool_limits(limits=openmp_threads(n_rows)):  # OpenMP and BLAS
         scores = _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, enc.is_cat, classes, minority, medians,
                       seeds, models, max_iter, progress, skipped)
     summary = _summarize(scores)

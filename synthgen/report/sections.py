@@ -13,7 +13,7 @@ from synthgen.report.fragments import esc, frame_table, note, table
 
 
 def fidelity_section(fid, real: pd.DataFrame, synthetic: pd.DataFrame,
-                     categorical: Sequence[str]) -> Section:
+                     categorical: Sequence[str], figures: bool = True) -> Section:
     m, b = fid.metrics, fid.baseline
     names = [("column_shapes", "Column shapes (1−KS / 1−TVD)"),
              ("pair_trends", "Pair trends (correlation / contingency similarity)"),
@@ -33,16 +33,19 @@ def fidelity_section(fid, real: pd.DataFrame, synthetic: pd.DataFrame,
     if len(fid.pairs):
         html += "<h3>Column pairs that differ most</h3>" + frame_table(
             fid.pairs.sort_values("score").head(8))
-    figures = [plots.column_histograms(real, synthetic, categorical)]
+    section = Section("fidelity", "Fidelity and diversity", html)
+    if not figures:
+        return section
+    section.figures.append(plots.column_histograms(real, synthetic, categorical))
     cols = list(real.columns)[:24]
     if len(cols) > 1 and len(fid.pairs):
         from synthgen.evaluate.fidelity import pair_matrix
 
-        figures.append(plots.pair_heatmap(pair_matrix(fid.pairs, cols)))
-    return Section("fidelity", "Fidelity and diversity", html, figures)
+        section.figures.append(plots.pair_heatmap(pair_matrix(fid.pairs, cols)))
+    return section
 
 
-def memorization_section(mem) -> Section:
+def memorization_section(mem, figures: bool = True) -> Section:
     m = mem.metrics
     html = note(
         "The generator saw only the training split. The holdout split comes from the same patients' "
@@ -70,11 +73,12 @@ def memorization_section(mem) -> Section:
     html += table(["Measure", "Value", "Reference"], rows)
     if len(mem.per_class):
         html += "<h3>Per class of the synthetic rows</h3>" + frame_table(mem.per_class)
-    fig = plots.dcr_histograms(mem.d_train, mem.d_holdout, mem.d_holdout_train)
-    return Section("memorization", "Memorization risk", html, [fig])
+    figs = [plots.dcr_histograms(mem.d_train, mem.d_holdout, mem.d_holdout_train)] if figures \
+        else []
+    return Section("memorization", "Memorization risk", html, figs)
 
 
-def utility_section(util) -> Section:
+def utility_section(util, figures: bool = True) -> Section:
     from synthgen.evaluate.utility import ARMS, METRICS, MODELS
 
     s = util.summary
@@ -105,15 +109,15 @@ def utility_section(util) -> Section:
                 row.append(cell)
             rows.append(row)
         html += table(["Arm"] + [m.replace("_", " ") for m in METRICS], rows)
-    figs = [plots.gain_forest(s, ARMS, MODELS)]
-    figs.append(plots.gain_forest(s, ARMS, MODELS, metric="minority_recall"))
+    figs = [plots.gain_forest(s, ARMS, MODELS),
+            plots.gain_forest(s, ARMS, MODELS, metric="minority_recall")] if figures else []
     return Section("utility", "Downstream gains", html, figs)
 
 
-def training_section(history: dict[str, Sequence[float]] | None) -> Section:
+def training_section(history: dict[str, Sequence[float]] | None, figures: bool = True) -> Section:
     if not history:
         return Section("training", "Training", note("No training history was provided."))
     last = [(k, len(v), v[-1] if len(v) else np.nan) for k, v in history.items()]
     html = table(["Curve", "Epochs", "Last value"], last)
-    return Section("training", "Training", html, [plots.loss_curves(history)])
+    return Section("training", "Training", html, [plots.loss_curves(history)] if figures else [])
 

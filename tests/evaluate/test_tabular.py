@@ -22,7 +22,8 @@ def splits():
 
 def _run(splits, synthetic, **kw):
     train, holdout, test = splits
-    return evaluate_tables(train, holdout, test, synthetic, "diagnosis", config=FAST, **kw)
+    return evaluate_tables(train, holdout, test, synthetic, "diagnosis", config=FAST,
+                           figures=False, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,8 @@ def odd_input(splits):
     syn.loc[syn.index[:3], "diagnosis"] = "unknown"
     small_test = pd.concat([test[test.diagnosis == "benign"], test[test.diagnosis != "benign"][:4]])
     train, holdout, _ = splits
-    return evaluate_tables(train, holdout, small_test, syn, "diagnosis", config=FAST)
+    return evaluate_tables(train, holdout, small_test, syn, "diagnosis", config=FAST,
+                           figures=False)
 
 
 def test_lesser_problems_become_warnings(odd_input):

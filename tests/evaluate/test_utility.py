@@ -44,3 +44,20 @@ def test_one_class_fill_skips_tstr(splits):
     fill = holdout[holdout.diagnosis == "malignant"]
     rep = utility(train, test, fill, "diagnosis", seeds=2, models=("logreg",))
     assert "synth_only" in rep.skipped and "synth_only" not in set(rep.summary.arm)
+
+
+def test_mixed_types_with_missing_values_use_smote_nc():
+    rng = np.random.default_rng(0)
+    n = 400
+    y = np.where(rng.random(n) < 0.2, "sick", "well")
+    df = pd.DataFrame({
+        "age": rng.normal(50, 10, n) + (y == "sick") * 8,
+        "smoker": np.where(rng.random(n) < np.where(y == "sick", 0.6, 0.2), "yes", "no"),
+        "marker": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n) + (y == "sick")),
+        "y": y,
+    })
+    train, test, synth = df[:200], df[200:300], df[300:][df[300:].y == "sick"]
+    rep = utility(train, test, synth, "y", seeds=2)
+    assert "smote" in set(rep.summary.arm) and "smote" not in rep.skipped
+    assert rep.minority_class == "sick"
+    assert rep.metrics["utility/gbm/auroc/real"] > 0.7
