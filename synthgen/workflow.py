@@ -172,10 +172,11 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
 
 
 def _log_model_folder(tracker, run_dir: Path, doc: Mapping[str, Any], tracking: TrackingConfig) -> None:
-    """The model folder as artifacts, and the generator as a registered pyfunc model."""
-    tracker.log_artifacts(run_dir, "model")
-    if tracking.register_model:
-        tracker.log_model(run_dir, registered_name=f"synthgen-{doc['data']['name']}")
+    """The generator as a pyfunc model (it carries the whole model folder), registered unless
+    ``tracking.register_model`` is off, and the previews as plain artifacts to look at."""
+    tracker.log_model(run_dir, registered_name=f"synthgen-{doc['data']['name']}")
+    if (run_dir / "previews").is_dir():
+        tracker.log_artifacts(run_dir / "previews", "previews")
 
 
 def relog(model_dir: str | Path, *, tracking: TrackingConfig | None = None, tracker=None) -> str | None:

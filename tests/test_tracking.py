@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlflow_server import mlflow_server_fixture
 
 from synthgen.config import TrackingConfig
 from synthgen.errors import SamplingError, TrackingError
@@ -25,7 +24,6 @@ from synthgen.tracking import (
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-mlflow_server = mlflow_server_fixture(scope="module")
 
 EXPERIMENT = "synthgen-test"
 

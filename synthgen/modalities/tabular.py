@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.data.tabular import DISCRETE_KINDS, TableSchema, infer_schema, read_table, write_table
+from synthgen.data.tabular import (
+    DISCRETE_KINDS,
+    TableSchema,
+    infer_schema,
+    numeric_values,
+    read_table,
+    write_table,
+)
 from synthgen.modalities.base import Loaded, Modality
 
 SYNTHETIC_FLAG = "synthetic"
@@ -86,12 +93,12 @@ class TabularModality(Modality):
         from synthgen.evaluate.tabular import evaluate_tables
 
         schema = _schema(doc)
-        cols = schema.names
+        prepared = {k: _for_evaluation(splits[k], schema) for k in ("train", "holdout", "test")}
         return evaluate_tables(
-            splits["train"][cols],
-            splits["holdout"][cols],
-            splits["test"][cols],
-            synthetic,
+            prepared["train"],
+            prepared["holdout"],
+            prepared["test"],
+            _for_evaluation(synthetic, schema, strict=False),
             schema.condition,
             categorical=_categorical(schema),
             config=config,
@@ -103,6 +110,20 @@ class TabularModality(Modality):
 
 def _schema(doc: Mapping[str, Any]) -> TableSchema:
     return TableSchema.from_dict(doc["metadata"]["schema"])
+
+
+def _for_evaluation(frame: pd.DataFrame, schema: TableSchema, strict: bool = True) -> pd.DataFrame:
+    """Schema columns only, datetimes (also text dates) as seconds so metrics see numbers.
+
+    ``strict=False`` keeps the synthetic frame's own columns: the evaluation reports missing
+    or extra ones itself.
+    """
+    cols = schema.names if strict else list(frame.columns)
+    out = frame[cols].copy()
+    for spec in schema.columns:
+        if spec.kind == "datetime" and spec.name in out:
+            out[spec.name] = numeric_values(out[spec.name], spec)
+    return out
 
 
 def _categorical(schema: TableSchema) -> list[str]:
