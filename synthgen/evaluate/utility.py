@@ -301,7 +301,8 @@ def _verdict(summary: pd.DataFrame, scores: pd.DataFrame, models: Sequence[str],
     head = words[0] if len(set(words)) == 1 else "mixed"
     text = f"{head} — adding the synthetic rows to real training data: " + "; ".join(details) + "."
     if better:
-        text += " " + "; ".join(better).capitalize() + "."
+        joined = "; ".join(better)
+        text += " " + joined[0].upper() + joined[1:] + "."
     elif head != "helps":
         text += " Synthetic data gave no clear benefit here."
     return text
