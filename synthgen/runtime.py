@@ -32,7 +32,12 @@ def configure_threads() -> int:
     """Use the cores this process may run on, once; oversubscription costs 2-15x on CPU.
 
     Under torchrun several processes share the machine, so each takes its share.
+    ``SYNTHGEN_THREADS`` overrides (useful when other jobs share the cores).
     """
+    if os.environ.get("SYNTHGEN_THREADS", "").isdigit() and int(os.environ["SYNTHGEN_THREADS"]) > 0:
+        threads = int(os.environ["SYNTHGEN_THREADS"])
+        torch.set_num_threads(threads)
+        return threads
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

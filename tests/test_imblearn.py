@@ -1,0 +1,29 @@
+"""GANOversampler drops into an imbalanced-learn Pipeline like any other sampler."""
+
+import numpy as np
+from imblearn.pipeline import Pipeline
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from synthgen.imblearn import GANOversampler
+
+
+def test_fit_resample_balances_with_synthetic_rows(breast_cancer):
+    X = breast_cancer.drop(columns=["diagnosis"]).iloc[:200, :5]
+    y = breast_cancer["diagnosis"].iloc[:200].to_numpy()
+    sampler = GANOversampler(epochs=3, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    values, counts = np.unique(y_res, return_counts=True)
+    assert counts[0] == counts[1] and len(X_res) == len(y_res) == 200 + sampler.n_synthetic_
+    assert list(X_res.columns) == list(X.columns)
+    # The real rows come first, untouched.
+    assert X_res.iloc[:200].equals(X.reset_index(drop=True))
+
+
+def test_in_an_imblearn_pipeline_with_arrays(breast_cancer):
+    X = breast_cancer.drop(columns=["diagnosis"]).iloc[:200, :5].to_numpy()
+    y = (breast_cancer["diagnosis"].iloc[:200] == "malignant").astype(int).to_numpy()
+    pipe = Pipeline([("gan", GANOversampler(epochs=3)), ("scale", StandardScaler()), ("clf", LogisticRegression())])
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (200,)
+    assert pipe.score(X, y) > 0.6
