@@ -100,9 +100,10 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
 @click.option("--drop", multiple=True, metavar="COLUMN", help="Leave a column out (e.g. an id).")
 @click.option("--runs-dir", type=click.Path(path_type=Path))
 @_tracking_options
+@click.option("--resume", is_flag=True, help="Continue an interrupted fit (the last one of this data without --name).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 def fit(data_path, condition, config_path, name, epochs, batch_size, seed, device, spatial_dims,
-        image_size, labels, kinds, drop, runs_dir, tracking_uri, no_tracking, dry_run) -> None:
+        image_size, labels, kinds, drop, runs_dir, tracking_uri, no_tracking, resume, dry_run) -> None:
     """Fit a conditional GAN on the train split of DATA and save it to runs/<name>/."""
     from synthgen import workflow
 
@@ -115,7 +116,7 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         "runs_dir": runs_dir,
         "data": {"path": data_path, "condition": condition, "labels": labels,
                  "kinds": _parse_pairs(kinds, "--kind") or None, "drop": list(drop) or None},
-        "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device},
+        "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "resume": resume or None},
         "split": {"seed": seed},
         "tracking": _tracking_overrides(tracking_uri, no_tracking),
     }

@@ -103,7 +103,8 @@ class TrainConfig(_Strict):
     batch_size: int = Field(500, ge=2)
     seed: int = 0
     device: Device = "auto"
-    checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints (0: none)")
+    checkpoint_every: int = Field(10, ge=0, description="epochs between checkpoints (0: none)")
+    resume: bool = Field(False, description="continue from the run's last checkpoint if there is one")
     progress: bool = True
 
 

@@ -25,3 +25,9 @@ class SamplingError(UserError):
 
 class TrackingError(UserError):
     """The MLflow tracking server cannot be reached or refused a request."""
+
+
+class Interrupted(UserError):
+    """Ctrl-C: the work stopped cleanly (state saved where possible)."""
+
+    exit_code = 130

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +27,7 @@ from synthgen.config import (
 )
 from synthgen.data.sources import dataset_name, detect_modality, fingerprint
 from synthgen.data.splits import Splits, make_splits
-from synthgen.errors import DataError, ModelFileError, TrackingError, UserError
+from synthgen.errors import DataError, Interrupted, ModelFileError, TrackingError, UserError
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model, read_document, write_model
 from synthgen.models.base import resolve_class_counts
@@ -60,10 +61,26 @@ def resolve_fit_config(config: FitConfig) -> FitConfig:
         raise ConfigError(
             f"{config.data.path}: is {modality} data but the config's model.kind is {model.kind!r}"
         )
-    name = config.name or f"{dataset_name(config.data.path)}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    name = config.name or _default_run_name(config)
     if not name or "/" in name or name.startswith(".") or name == LATEST:
         raise ConfigError(f"run name {name!r} is not usable as a folder name")
     return config.model_copy(update={"model": model, "name": name})
+
+
+def checkpoint_dir(runs_dir: str | Path, name: str) -> Path:
+    """Training checkpoints live beside the run folder, which only appears when training ends."""
+    return Path(runs_dir) / f".{name}.checkpoints"
+
+
+def _default_run_name(config: FitConfig) -> str:
+    dataset = dataset_name(config.data.path)
+    if config.train.resume:
+        # --resume without --name: the most recent interrupted run of this data set.
+        found = sorted(Path(config.runs_dir).glob(f".{dataset}-*.checkpoints"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise ConfigError(f"--resume: no interrupted run of {dataset!r} in {config.runs_dir}/; pass --name")
+        return found[-1].name[1 : -len(".checkpoints")]
+    return f"{dataset}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
 def experiment_name(tracking: TrackingConfig, data_path: str | Path) -> str:
@@ -101,8 +118,16 @@ class FitResult:
 
 
 def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) -> FitResult:
-    """Load and split the data, train on the train split, write ``runs/<name>/``, log it."""
+    """Load and split the data, train on the train split, write ``runs/<name>/``, log it.
+
+    Under ``torchrun`` every process trains its shard; only the main one writes and logs.
+    """
+    from synthgen import distributed
+
+    dist = distributed.setup(config.train.device)
     config = resolve_fit_config(config)
+    if dist.world_size > 1:  # every rank must agree on the (time-stamped) run name
+        config = config.model_copy(update={"name": distributed.broadcast_str(config.name)})
     modality = get_modality(config.model.kind)
     data_path = Path(config.data.path)
 
@@ -119,10 +144,16 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
     _check_train_classes(loaded.labels, splits)
 
     # -- tracking: fail fast on an unreachable server, not after training
-    tracker = tracker or _tracker(config.tracking)
+    if tracker is None:
+        tracker = _tracker(config.tracking) if dist.is_main else _tracker(TrackingConfig(enabled=False))
     tracker.check_reachable()
     experiment = experiment_name(config.tracking, data_path)
     run_dir = Path(config.runs_dir) / config.name
+    checkpoints = checkpoint_dir(config.runs_dir, config.name)
+    # Re-running the same command on the same run name continues an interrupted fit.
+    resume = config.train.resume or checkpoints.is_dir()
+    if resume and dist.is_main:
+        _say(f"resuming from {checkpoints}" if checkpoints.is_dir() else f"no checkpoint in {checkpoints}: starting afresh")
 
     with _run(tracker, config.name, experiment, "fit", parent_run_id) as run:
         tracker.log_params(config.model_dump(mode="json"))
@@ -135,7 +166,19 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         def on_epoch(epoch: int, losses: Mapping[str, float]) -> None:
             tracker.log_metrics(dict(losses), step=epoch)
 
-        modality.fit(synth, train_payload, config.data.condition, config.data, on_epoch)
+        try:
+            modality.fit(
+                synth, train_payload, config.data.condition, config.data, on_epoch,
+                checkpoint_dir=checkpoints, resume=resume,
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; training state saved in {checkpoints}: "
+                f"continue with the same command and --name {config.name} (or --resume)"
+            ) from None
+        if not dist.is_main:
+            distributed.barrier()
+            return FitResult(run_dir, synth, {}, None)
 
         # -- write the model folder first: a tracking failure below must not lose it
         doc_extra = {
@@ -161,6 +204,8 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
                 (tmp / "previews").mkdir(exist_ok=True)
                 (tmp / "previews" / fname).write_bytes(blob)
         atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
+        shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model supersedes them
+        distributed.barrier()
         document = read_document(run_dir)
         _say(f"model written to {run_dir}")
 

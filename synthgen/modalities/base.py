@@ -38,7 +38,8 @@ class Modality(abc.ABC):
     def new_synthesizer(self, model: Any, train: TrainConfig, data: DataConfig) -> Any: ...
 
     @abc.abstractmethod
-    def fit(self, synth: Any, train_payload: Any, condition: str, data: DataConfig, callback) -> Any: ...
+    def fit(self, synth: Any, train_payload: Any, condition: str, data: DataConfig, callback, *,
+            checkpoint_dir: Path | None = None, resume: bool = False) -> Any: ...
 
     @abc.abstractmethod
     def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:

@@ -68,8 +68,10 @@ class ImageModality(Modality):
 
         return ImageSynthesizer(model=model, train=train)
 
-    def fit(self, synth, train_payload, condition, data, callback):
-        return synth.fit(train_payload, condition, callback=callback)
+    def fit(self, synth, train_payload, condition, data, callback, *, checkpoint_dir=None, resume=False):
+        return synth.fit(
+            train_payload, condition, callback=callback, checkpoint_dir=checkpoint_dir, resume=resume
+        )
 
     # -- samples -----------------------------------------------------------------------------
     def default_output(self, model_dir: Path, doc) -> Path:

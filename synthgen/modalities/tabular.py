@@ -50,9 +50,10 @@ class TabularModality(Modality):
 
         return TabularSynthesizer(model=model, train=train)
 
-    def fit(self, synth, train_payload, condition, data, callback):
+    def fit(self, synth, train_payload, condition, data, callback, *, checkpoint_dir=None, resume=False):
         return synth.fit(
-            train_payload, condition, callback=callback, kinds=data.kinds, drop=self._drop(data, train_payload)
+            train_payload, condition, callback=callback, kinds=data.kinds,
+            drop=self._drop(data, train_payload), checkpoint_dir=checkpoint_dir, resume=resume,
         )
 
     # -- samples -----------------------------------------------------------------------------

@@ -38,8 +38,25 @@ class Synthesizer(abc.ABC):
     history_: dict[str, list[float]]
 
     @abc.abstractmethod
-    def fit(self, data: Any, condition: str, *, callback: TrainCallback | None = None):
-        """Train on ``data`` (the training split only); return ``self``."""
+    def fit(
+        self,
+        data: Any,
+        condition: str,
+        *,
+        callback: TrainCallback | None = None,
+        checkpoint_dir: Any = None,
+        resume: bool = False,
+    ):
+        """Train on ``data`` (the training split only); return ``self``.
+
+        With ``checkpoint_dir``, the full training state (weights, optimizers, EMA, RNG states,
+        epoch) is written there atomically every ``train.checkpoint_every`` epochs and when
+        training is interrupted (Ctrl-C: the current step finishes, a checkpoint is written,
+        then ``KeyboardInterrupt`` propagates). ``resume=True`` continues from the latest
+        checkpoint there, ending in the same state as an uninterrupted run with the same seed.
+        Under ``torchrun`` (see ``synthgen.distributed``) the networks are wrapped in
+        DistributedDataParallel and each process trains on its shard of every batch.
+        """
 
     @abc.abstractmethod
     def generate(self, counts: Mapping[str, int], *, seed: int = 0) -> Any:
