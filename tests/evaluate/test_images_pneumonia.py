@@ -109,3 +109,29 @@ def test_evaluate_images_on_a_memorizing_generator(xray, tmp_path):
         s.key for s in result.sections}
     html = result.to_html(tmp_path / "report.html").read_text()
     assert "Closest synthetic" in html and html.count("data:image/png;base64") >= 6
+
+
+def test_collapsed_generator_fails_diversity_and_recall(xray):
+    tx, ty = xray["train"]
+    ex, ey = xray["test"]
+    rng = np.random.default_rng(0)
+    # one real image per class, repeated with faint noise: looks real, has no variety
+    modes = {c: tx[np.flatnonzero(ty == c)[0]] for c in ("normal", "pneumonia")}
+    sy = np.array(["normal", "pneumonia"] * 100)
+    sx = np.stack([modes[c] for c in sy]) + rng.normal(0, 0.02, (200, 1, 28, 28))
+    result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], np.clip(sx, -1, 1), sy,
+                             seeds=0, encoder_epochs=2)
+    m = result.metrics
+    assert result.verdicts["diversity"].startswith("weak")
+    assert m["diversity/ms_ssim_synthetic"] > m["diversity/ms_ssim_real"] + 0.2
+    assert m["fidelity/recall_encoder"] < 0.2 < m["fidelity/recall_encoder_baseline"]
+    assert m["fidelity/coverage_encoder"] < 0.2
+
+
+def test_test_images_in_the_synthetic_set_are_reported_as_leakage(xray):
+    tx, ty = xray["train"]
+    ex, ey = xray["test"]
+    result = evaluate_images(tx[:400], ty[:400], ex[:200], ey[:200], ex[:100], ey[:100],
+                             seeds=0, encoder_epochs=1)
+    assert result.metrics["memorization/test_copy_share"] == 1.0
+    assert any("test split leaked" in w for w in result.warnings)

@@ -84,14 +84,17 @@ def mean_pairwise_ssim(
 
 def class_diversity(
     real_x: np.ndarray, real_y: np.ndarray, synth_x: np.ndarray, synth_y: np.ndarray,
-    classes: list[str], *, pairs: int = 200, seed: int = 0,
+    classes: list[str], *, test_x: np.ndarray | None = None, test_y: np.ndarray | None = None,
+    pairs: int = 200, seed: int = 0,
 ) -> tuple[dict[str, dict[str, float]], SsimPlan]:
-    """Per class: mean pairwise (MS-)SSIM among real and among synthetic images."""
+    """Per class: mean pairwise (MS-)SSIM among real train, real test and synthetic images.
+
+    Two real references show how much the figure moves between real samples of a class.
+    """
     plan = ms_ssim_plan(real_x.shape[2:])
-    out = {}
-    for c in classes:
-        out[c] = {
-            "real": mean_pairwise_ssim(real_x[real_y == c], plan, pairs=pairs, seed=seed),
-            "synthetic": mean_pairwise_ssim(synth_x[synth_y == c], plan, pairs=pairs, seed=seed),
-        }
+    sets = {"real": (real_x, real_y), "synthetic": (synth_x, synth_y)}
+    if test_x is not None:
+        sets["test"] = (test_x, test_y)
+    out = {c: {name: mean_pairwise_ssim(x[y == c], plan, pairs=pairs, seed=seed)
+               for name, (x, y) in sets.items()} for c in classes}
     return out, plan

@@ -28,6 +28,7 @@ from synthgen.evaluate.images.memorization import (
     DEFAULT_QUANTILE,
     CopyCheck,
     copy_check,
+    nearest,
     pixel_vectors,
     unit_rows,
 )
@@ -35,6 +36,7 @@ from synthgen.evaluate.images.utility import UtilityResult, downstream_gains
 from synthgen.evaluate.result import EvaluationResult
 
 ALL = "all"  # the group name of the whole set, beside one group per class
+TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Findings:
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> real/synth
     ssim_plan: SsimPlan | None = None
     copies: list[CopyCheck] = field(default_factory=list)
+    test_copy_share: float = 0.0  # synthetic images identical to a test image (leakage)
     utility: UtilityResult | None = None
     history: Any = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -143,15 +146,20 @@ def evaluate_images(
                                            sets.synth_x[gsy[g]])
     t = lap("fidelity", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
-    f.diversity, f.ssim_plan = class_diversity(sets.train_x, sets.train_y, sets.synth_x,
-                                               sets.synth_y, classes, pairs=ssim_pairs, seed=seed)
+    f.diversity, f.ssim_plan = class_diversity(
+        sets.train_x, sets.train_y, sets.synth_x, sets.synth_y, classes,
+        test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
     t = lap("diversity", t)
 
     # -- memorization ----------------------------------------------------------------------------
     say("image evaluation: memorization (nearest training image per synthetic image)")
     unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
+    synth_pix = pixel_vectors(sets.synth_x)
     f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
-                               pixel_vectors(sets.synth_x), copy_quantile))
+                               synth_pix, copy_quantile))
+    # Synthetic images that are test images would make the downstream gains meaningless.
+    test_sims, _ = nearest(synth_pix, pixel_vectors(sets.test_x))
+    f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
     ftr, fte, fsy = feats["encoder"]
     if sets.holdout_x is not None:
         (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]

@@ -42,13 +42,13 @@ def _cubic_kernel(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    """Kernels in float32 (2x faster; error ~1e-6, far below KID's subset noise), sums in float64."""
+    x, y = x.astype(np.float32), y.astype(np.float32)
     kxx, kyy, kxy = _cubic_kernel(x, x), _cubic_kernel(y, y), _cubic_kernel(x, y)
     m, n = len(x), len(y)
-    return float(
-        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-        - 2 * kxy.mean()
-    )
+    total = lambda k: float(k.sum(dtype=np.float64))  # noqa: E731
+    off_diag = lambda k: total(k) - float(np.trace(k, dtype=np.float64))  # noqa: E731
+    return off_diag(kxx) / (m * (m - 1)) + off_diag(kyy) / (n * (n - 1)) - 2 * total(kxy) / (m * n)
 
 
 def kernel_distance(

@@ -59,6 +59,11 @@ def _pct(v: float) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.1%}"
 
 
+def _mean_sd(vals: Sequence[float]) -> str:
+    sd = f"{np.std(vals, ddof=1):.3f}" if len(vals) > 1 else "—"
+    return f"{np.mean(vals):.3f} ± {sd}"
+
+
 def _signed(v: float, digits: int = 3) -> str:
     return "—" if not math.isfinite(v) else f"{v:+.{digits}f}"
 
@@ -79,17 +84,18 @@ def _metrics(f: Findings) -> dict[str, float]:
     for group, s in f.intensity.items():
         prefix = "fidelity/" if group == ALL else f"fidelity/class/{_key(group)}/"
         m[f"{prefix}intensity_w1"], m[f"{prefix}intensity_w1_baseline"] = s["w1"], s["w1_baseline"]
-    for side in ("real", "synthetic"):
-        vals = [d[side] for d in f.diversity.values()]
+    for side in ("real", "test", "synthetic"):
+        vals = [d.get(side, np.nan) for d in f.diversity.values()]
         m[f"diversity/ms_ssim_{side}"] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
         for c, d in f.diversity.items():
-            m[f"diversity/class/{_key(c)}/ms_ssim_{side}"] = d[side]
+            m[f"diversity/class/{_key(c)}/ms_ssim_{side}"] = d.get(side, np.nan)
     for chk in f.copies:
         m[f"memorization/copy_rate_{chk.space}"] = chk.rate
         m[f"memorization/copy_threshold_{chk.space}"] = chk.threshold
         m[f"memorization/max_similarity_{chk.space}"] = float(chk.synth_sims.max())
         m[f"memorization/copy_p_value_{chk.space}"] = chk.p_value
         m[f"memorization/flagged_{chk.space}"] = float(chk.flagged)
+    m["memorization/test_copy_share"] = f.test_copy_share
     if f.utility is not None:
         m |= {f"utility/cnn/{k}": v for k, v in f.utility.summary().items()}
     m |= {f"time/{k}_s": v for k, v in f.timings.items()}
@@ -109,13 +115,19 @@ def _fidelity_verdict(f: Findings) -> str:
             f"recall {enc.get('recall', np.nan):.2f} (real {enc.get('recall_baseline', np.nan):.2f})")
 
 
+def _excess_similarity(d: Mapping[str, float]) -> float:
+    """How much more alike synthetic images are than the more alike of the two real sets."""
+    return d["synthetic"] - np.nanmax([d["real"], d.get("test", np.nan)])
+
+
 def _diversity_verdict(f: Findings) -> str:
-    low = [c for c, d in f.diversity.items() if d["synthetic"] - d["real"] > DIVERSITY_MARGIN]
+    low = [c for c, d in f.diversity.items() if _excess_similarity(d) > DIVERSITY_MARGIN]
     if low:
-        worst = max(low, key=lambda c: f.diversity[c]["synthetic"] - f.diversity[c]["real"])
+        worst = max(low, key=lambda c: _excess_similarity(f.diversity[c]))
         d = f.diversity[worst]
         return (f"weak: synthetic images of {', '.join(map(str, low))} are more alike than real ones "
-                f"(MS-SSIM {d['synthetic']:.2f} vs {d['real']:.2f} for {worst}): possible mode collapse")
+                f"(MS-SSIM {d['synthetic']:.2f} vs {d['real']:.2f} train, "
+                f"{d.get('test', np.nan):.2f} test, for {worst}): possible mode collapse")
     return "close to real: synthetic images within each class vary about as much as real ones"
 
 
@@ -182,11 +194,13 @@ def _fidelity_section(f: Findings) -> Section:
 
 
 def _diversity_section(f: Findings) -> Section:
-    rows = [[c, d["real"], d["synthetic"], d["synthetic"] - d["real"]] for c, d in f.diversity.items()]
+    rows = [[c, d["real"], d.get("test", np.nan), d["synthetic"], _excess_similarity(d)]
+            for c, d in f.diversity.items()]
     html = note(f"Mean similarity of {f.options['ssim_pairs']} random pairs of images within a class "
                 f"({f.ssim_plan.note if f.ssim_plan else ''}). Higher among synthetic than among "
                 "real images means the generator repeats itself (mode collapse).")
-    html += table(["class", "real", "synthetic", "difference"], rows, digits=3)
+    html += table(["class", "real train", "real test", "synthetic", "excess over real"], rows,
+                  digits=3)
     s = f.sets
     return Section("samples", "Samples and diversity", html,
                    [figures.sample_grid(s.train_x, s.train_y, s.synth_x, s.synth_y, s.classes,
@@ -227,11 +241,8 @@ def _utility_section(f: Findings) -> Section:
                  f"tested on the real test split. Minority class (recall): {u.minority}. Gains are "
                  "paired per seed; 'helps' only when the whole 95% interval is above zero.")
     header = ["arm"] + [m.replace("_", " ") for m in METRICS]
-    rows = []
-    for arm in u.arms:
-        rows.append([_ARM_NAMES.get(arm, arm)] + [
-            f"{np.mean(u.scores[arm][m]):.3f} ± {np.std(u.scores[arm][m], ddof=1) if len(u.scores[arm][m]) > 1 else float('nan'):.3f}"
-            for m in METRICS])
+    rows = [[_ARM_NAMES.get(arm, arm)] + [_mean_sd(u.scores[arm][m]) for m in METRICS]
+            for arm in u.arms]
     html += "<h3>Test scores (mean ± sd over seeds)</h3>" + table(header, rows)
     grows = []
     for m in METRICS:
@@ -277,6 +288,9 @@ def build_result(f: Findings) -> EvaluationResult:
     r = EvaluationResult()
     for w in f.sets.warnings + f.options.get("notes", []):
         r.warn(w)
+    if f.test_copy_share > 0:
+        r.warn(f"{f.test_copy_share:.1%} of synthetic images are test images (pixel correlation "
+               "≥ 0.999): the test split leaked, so downstream gains are not trustworthy")
     r.metrics = _metrics(f)
     r.verdicts = {
         "fidelity": _fidelity_verdict(f),
@@ -294,7 +308,7 @@ def build_result(f: Findings) -> EvaluationResult:
         "fidelity/kid_encoder_baseline", "fidelity/precision_encoder", "fidelity/recall_encoder",
         "fidelity/density_encoder", "fidelity/coverage_encoder", "fidelity/fd_random",
         "fidelity/fd_random_baseline", "diversity/ms_ssim_synthetic", "diversity/ms_ssim_real",
-        "memorization/copy_rate_pixel", "memorization/copy_rate_encoder",
+        "diversity/ms_ssim_test", "memorization/copy_rate_pixel", "memorization/copy_rate_encoder",
         "utility/cnn/balanced_accuracy/real", "utility/cnn/balanced_accuracy/gain_real_plus_synth",
         "utility/cnn/balanced_accuracy/gain_real_plus_synth_low",
         "utility/cnn/balanced_accuracy/gain_real_plus_synth_high",
