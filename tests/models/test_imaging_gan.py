@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
 
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.data.imaging import ImageDataset
-from synthgen.errors import DataError, SamplingError
+from synthgen.errors import DataError, SamplingError, UserError
 from synthgen.models.artifact import load_model, write_model
 from synthgen.models.imaging.checkpoint import load_checkpoint, restore_optimizer
 from synthgen.models.imaging.diffaug import DiffAugment
@@ -113,17 +116,44 @@ def test_tiny_3d_fit_with_r1():
 
 
 def test_checkpoints_hold_weights_and_optimizer_state(tmp_path):
-    synth = tiny_synth(epochs=2, checkpoint_every=1)
+    synth = tiny_synth(epochs=3, checkpoint_every=1)
     synth.fit(tiny_dataset(n=16), checkpoint_dir=tmp_path / "ckpt")
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["epoch-0001", "epoch-0002"]
-    tensors, doc = load_checkpoint(tmp_path / "ckpt" / "epoch-0002")
-    assert doc["epoch"] == 2 and doc["step"] == 4
+    # steps 2, 4, 6 were written; only the newest two are kept
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["step-00000004", "step-00000006"]
+    tensors, doc = load_checkpoint(tmp_path / "ckpt" / "step-00000006")
+    assert doc["epoch"] == 3 and doc["step"] == 6 and len(doc["history"]["loss_d"]) == 3
     assert any(k.startswith("discriminator.") for k in tensors)
-    assert any(k.startswith("opt_d.state.") for k in tensors)
+    assert {"rng.torch", "rng.loop"} <= set(tensors)
     fresh = GanTrainer(synth.model_config_, synth.train_config_, 2, device=torch.device("cpu"))
     restore_optimizer("opt_g", fresh.opt_g, tensors, doc["param_groups"]["opt_g"])
     state = fresh.opt_g.state_dict()["state"]
     torch.testing.assert_close(state[0]["exp_avg"], tensors["opt_g.state.0.exp_avg"])
+
+
+def test_ctrl_c_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
+    data = tiny_dataset(n=24)
+    whole = tiny_synth(epochs=3).fit(data)
+
+    def press_ctrl_c(epoch, losses):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # lands mid-epoch 2, after its first step
+
+    with pytest.raises(KeyboardInterrupt):
+        tiny_synth(epochs=3).fit(data, callback=press_ctrl_c, checkpoint_dir=tmp_path / "ckpt")
+    (saved,) = (tmp_path / "ckpt").iterdir()
+    assert saved.name == "step-00000004"  # 3 steps in epoch 1 + the one that was running
+    resumed = tiny_synth(epochs=3).fit(data, checkpoint_dir=tmp_path / "ckpt", resume=True)
+    assert resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.generate({"a": 2, "b": 2}).images,
+                                  whole.generate({"a": 2, "b": 2}).images)
+
+
+def test_resume_refuses_other_model_settings(tmp_path):
+    tiny_synth(epochs=1, checkpoint_every=1).fit(tiny_dataset(n=16), checkpoint_dir=tmp_path)
+    other = ImageSynthesizer(ImageModelConfig(image_size=16, latent_dim=8, base_channels=8),
+                             TrainConfig(epochs=2, batch_size=8, progress=False, device="cpu"))
+    with pytest.raises(UserError, match="other model settings"):
+        other.fit(tiny_dataset(n=16), checkpoint_dir=tmp_path, resume=True)
 
 
 def test_model_and_data_must_agree():

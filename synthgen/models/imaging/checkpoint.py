@@ -1,8 +1,10 @@
-"""Training checkpoints: G, D, G-EMA and both optimizers' state, in safetensors + a small JSON.
+"""Training checkpoints: everything needed to continue a fit exactly where it stopped.
 
-Written atomically every ``train.checkpoint_every`` epochs into ``<dir>/epoch-0005/`` so a
-later ``resume`` can continue from the newest one. Optimizer state is flattened to tensors
-named ``opt_g.state.<param index>.<key>``; the param groups (lr, betas, ...) go in the JSON.
+A checkpoint is a folder ``<dir>/step-00001234/`` (the global step, so names sort in time
+order) written atomically, holding ``state.safetensors`` (G, D, G-EMA, both optimizers'
+state, RNG states, and mid-epoch position when written on Ctrl-C) and ``checkpoint.json``
+(epoch, step, history, optimizer param groups, configs). Optimizer state is flattened to
+tensors named ``opt_g.state.<param index>.<key>``; nothing is pickled.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import Any
 import torch
 
 from synthgen.atomic import staged_dir
+from synthgen.errors import UserError
 
 TENSORS = "state.safetensors"
 DOCUMENT = "checkpoint.json"
+PREFIX = "step-"
 
 
 def flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
@@ -49,11 +53,16 @@ def take(prefix: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
     return {k[cut:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
+def folder_name(step: int) -> str:
+    return f"{PREFIX}{step:08d}"
+
+
 def save_checkpoint(folder: Path, *, modules: Mapping[str, torch.nn.Module],
-                    optimizers: Mapping[str, torch.optim.Optimizer], info: Mapping[str, Any]) -> Path:
+                    optimizers: Mapping[str, torch.optim.Optimizer],
+                    extra: Mapping[str, torch.Tensor], info: Mapping[str, Any]) -> Path:
     from safetensors.torch import save_file
 
-    tensors: dict[str, torch.Tensor] = {}
+    tensors: dict[str, torch.Tensor] = {k: v.detach().cpu().contiguous() for k, v in extra.items()}
     groups = {}
     for name, module in modules.items():
         tensors.update(module_tensors(name, module))
@@ -67,8 +76,21 @@ def save_checkpoint(folder: Path, *, modules: Mapping[str, torch.nn.Module],
     return Path(folder)
 
 
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint in ``folder`` (staged leftovers are hidden, so skipped)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    found = sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and (p / DOCUMENT).is_file())
+    return found[-1] if found else None
+
+
 def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(folder)
-    return load_file(str(folder / TENSORS)), json.loads((folder / DOCUMENT).read_text())
+    try:
+        return load_file(str(folder / TENSORS)), json.loads((folder / DOCUMENT).read_text())
+    except (OSError, SafetensorError, json.JSONDecodeError) as e:
+        raise UserError(f"{folder}: unreadable checkpoint ({e}); delete it to start afresh") from None

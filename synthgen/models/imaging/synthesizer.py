@@ -14,7 +14,7 @@ from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
-from synthgen.models.imaging.checkpoint import take
+from synthgen.models.imaging.checkpoint import latest_checkpoint, take
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.networks import build_generator
 from synthgen.models.imaging.trainer import GanTrainer, memory_format
@@ -51,8 +51,14 @@ class ImageSynthesizer(Synthesizer):
     # -- fitting ---------------------------------------------------------------------------------
 
     def fit(self, data: ImageDataset, condition: str | None = None, *,
-            callback: TrainCallback | None = None, checkpoint_dir: str | Path | None = None):
-        """Train on ``data`` (the training split); checkpoints go to ``checkpoint_dir`` if given."""
+            callback: TrainCallback | None = None, checkpoint_dir: str | Path | None = None,
+            resume: bool = False):
+        """Train on ``data`` (the training split).
+
+        With ``checkpoint_dir``, the full training state is saved there every
+        ``train.checkpoint_every`` epochs and on Ctrl-C; ``resume=True`` continues from the
+        newest checkpoint there (a fresh start when there is none).
+        """
         config, train = self._resolve_configs(data)
         classes = data.classes
         index = {label: i for i, label in enumerate(classes)}
@@ -61,10 +67,13 @@ class ImageSynthesizer(Synthesizer):
         generator = seed_everything(train.seed)
         trainer = GanTrainer(config, train, len(classes), device=device,
                              augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
+        checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        latest = latest_checkpoint(checkpoint_dir) if (resume and checkpoint_dir) else None
+        if latest is not None:
+            trainer.restore(latest)
         labels = torch.tensor([index[label] for label in data.labels], dtype=torch.long)
         history = trainer.run(data.images, labels, epochs=train.epochs, callback=callback,
-                              checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
-                              generator=generator)
+                              checkpoint_dir=checkpoint_dir, generator=generator)
         self.model_config_, self.train_config_ = config, train
         self.condition_ = condition or data.condition
         self.class_counts_ = data.class_counts()

@@ -1,0 +1,130 @@
+"""Imaging GAN speed on this machine: prints the figures quoted in reports.
+
+    .venv/bin/python benchmarks/bench_imaging.py [--fit-epochs 2] [--full-fit]
+
+1. fp32 matmul GFLOP/s (the machine's practical peak);
+2. one training step (D + G) of the 64x64 2D config: FLOPs counted with FlopCounterMode,
+   achieved GFLOP/s beside the matmul figure, images/s;
+3. the same for the 32^3 3D config;
+4. time to sample 5,000 64x64 images;
+5. the default pneumonia fit (configs/image2d.yaml on PneumoniaMNIST's train split): timed
+   for --fit-epochs epochs and extrapolated to the config's epochs (or run whole: --full-fit);
+6. peak resident memory.
+CPU figures are only meaningful on an otherwise idle machine: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from synthgen.config import FitConfig
+from synthgen.data.imaging import load_image_dataset
+from synthgen.models.imaging.diffaug import DiffAugment
+from synthgen.models.imaging.synthesizer import ImageSynthesizer
+from synthgen.models.imaging.trainer import GanTrainer
+from synthgen.runtime import configure_threads, seed_everything
+
+ROOT = Path(__file__).resolve().parents[1]
+PNEUMONIA = ROOT.parent / "shared" / "data" / "pneumoniamnist.npz"
+
+
+def config(name: str) -> FitConfig:
+    return FitConfig.model_validate(yaml.safe_load((ROOT / "configs" / name).read_text()))
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def step_speed(cfg: FitConfig, steps: int = 10) -> dict[str, float]:
+    """GFLOP per D+G step, achieved GFLOP/s and images/s for a config's model and batch size."""
+    model, batch = cfg.model, cfg.train.batch_size
+    trainer = GanTrainer(model, cfg.train, 2, device=torch.device("cpu"), augment=DiffAugment())
+    x = (torch.rand((batch, 1) + (model.image_size,) * model.spatial_dims) * 2 - 1)
+    x = x.contiguous(memory_format=trainer.memory_format)
+    y = torch.randint(0, 2, (batch,))
+    for _ in range(3):  # warm-up: oneDNN picks its kernels
+        trainer.d_step(x, y), trainer.g_step(y)
+    with FlopCounterMode(display=False) as counter:
+        trainer.d_step(x, y), trainer.g_step(y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        trainer.d_step(x, y), trainer.g_step(y)
+    seconds = (time.perf_counter() - start) / steps
+    flops = counter.get_total_flops()
+    return {"gflop_per_step": flops / 1e9, "gflops": flops / seconds / 1e9, "images_per_s": batch / seconds,
+            "batch": batch}
+
+
+def sampling_seconds(cfg: FitConfig, data, n: int = 5000) -> float:
+    train = cfg.train.model_copy(update={"epochs": 1, "progress": False})
+    synth = ImageSynthesizer(cfg.model, train).fit(data.subset(range(min(len(data), 4 * cfg.train.batch_size))))
+    synth.generate({"0": 10, "1": 10})
+    start = time.perf_counter()
+    out = synth.generate({"0": n // 2, "1": n - n // 2})
+    seconds = time.perf_counter() - start
+    assert out.images.shape[0] == n
+    return seconds
+
+
+def pneumonia_fit(cfg: FitConfig, data, epochs: int) -> tuple[float, int]:
+    """Seconds for ``epochs`` epochs on the official train split, and the train size."""
+    train_idx = [i for i, s in enumerate(data.source_split) if s == "train"]
+    train = data.subset(train_idx)
+    settings = cfg.train.model_copy(update={"epochs": epochs, "progress": False})
+    start = time.perf_counter()
+    ImageSynthesizer(cfg.model, settings).fit(train)
+    return time.perf_counter() - start, len(train)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit-epochs", type=int, default=2)
+    parser.add_argument("--full-fit", action="store_true")
+    args = parser.parse_args()
+
+    threads = configure_threads()
+    seed_everything(0)
+    print(f"threads {threads}; load average at start {os.getloadavg()[0]:.2f}")
+    peak = matmul_gflops()
+    print(f"fp32 matmul 2048^2: {peak:.1f} GFLOP/s")
+
+    cfg2, cfg3 = config("image2d.yaml"), config("image3d.yaml")
+    for name, cfg in (("2D 64x64", cfg2), ("3D 32^3", cfg3)):
+        s = step_speed(cfg)
+        print(f"{name} step (batch {s['batch']}, base {cfg.model.base_channels}): "
+              f"{s['gflop_per_step']:.1f} GFLOP/step, {s['gflops']:.1f} GFLOP/s "
+              f"({100 * s['gflops'] / peak:.0f}% of matmul), {s['images_per_s']:.0f} images/s")
+
+    start = time.perf_counter()
+    data = load_image_dataset(PNEUMONIA, "diagnosis", image_size=cfg2.model.image_size)
+    print(f"load PneumoniaMNIST ({len(data)} images -> {cfg2.model.image_size}px): "
+          f"{time.perf_counter() - start:.1f} s")
+    print(f"sample 5,000 x {cfg2.model.image_size}x{cfg2.model.image_size}: "
+          f"{sampling_seconds(cfg2, data):.2f} s")
+
+    epochs = cfg2.train.epochs if args.full_fit else args.fit_epochs
+    seconds, n = pneumonia_fit(cfg2, data, epochs)
+    total = seconds / epochs * cfg2.train.epochs
+    how = "measured" if args.full_fit else f"extrapolated from {epochs} epochs"
+    print(f"pneumonia fit, image2d.yaml ({n} train images, {cfg2.train.epochs} epochs): "
+          f"{seconds / epochs:.1f} s/epoch, {total / 60:.1f} min ({how})")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+          f"load average at end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
