@@ -53,6 +53,7 @@ _DATE_FORMATS = (
 )
 _DATE_SAMPLE = 500
 _SECOND = pd.Timedelta(seconds=1)
+_NUMBER_TYPES = ("integer", "floating", "mixed-integer-float", "decimal", "complex", "boolean")
 
 
 @dataclass
@@ -210,7 +211,8 @@ def column_spec(series: pd.Series, kind: str) -> ColumnSpec:
     if kind == "integer":
         bad = ~np.isnan(x) & (x != np.round(x))
         if bad.any():
-            raise DataError(f"column {spec.name!r}: value {series[bad].iloc[0]!r} is not an integer")
+            value = _json_scalar(series[bad].iloc[0])
+            raise DataError(f"column {spec.name!r}: value {value!r} is not an integer")
     spec.min, spec.max = float(np.nanmin(x)), float(np.nanmax(x))
     return spec
 
@@ -224,7 +226,15 @@ def _condition_spec(series: pd.Series, kind: str | None) -> ColumnSpec:
         raise DataError(
             f"condition column {name!r} has {missing} row(s) with no label; drop or label them"
         )
-    spec = column_spec(series, kind or ("boolean" if infer_kind(series) == "boolean" else "categorical"))
+    inferred = infer_kind(series)
+    if kind is None and inferred == "continuous":
+        x = series.to_numpy(dtype=np.float64)
+        example = _json_scalar(x[~np.isfinite(x) | (x != np.round(x))][0])
+        raise DataError(
+            f"condition column {name!r} holds measurements (e.g. {example!r}), not class labels; "
+            f"bin it into classes, or pass --kind {name}=categorical if each value is a class"
+        )
+    spec = column_spec(series, kind or ("boolean" if inferred == "boolean" else "categorical"))
     labels = [str(v) for v in spec.categories]
     if len(labels) < 2:
         raise DataError(
@@ -317,7 +327,8 @@ def _datetime_seconds(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
 def _name_unparsed(raw: pd.Series, parsed: pd.Series, spec: ColumnSpec) -> None:
     bad = raw.notna().to_numpy() & parsed.isna().to_numpy()
     if bad.any():
-        raise DataError(f"column {spec.name!r}: value {raw[bad].iloc[0]!r} cannot be read as {spec.kind}")
+        value = _json_scalar(raw[bad].iloc[0])
+        raise DataError(f"column {spec.name!r}: value {value!r} cannot be read as {spec.kind}")
 
 
 def _describe_datetime(series: pd.Series, spec: ColumnSpec) -> None:
@@ -326,6 +337,13 @@ def _describe_datetime(series: pd.Series, spec: ColumnSpec) -> None:
         tz = getattr(series.dtype, "tz", None)
         spec.tz = str(tz) if tz is not None else None
         stamps = series.dropna()
+    elif pd.api.types.infer_dtype(series.dropna(), skipna=True) in _NUMBER_TYPES:
+        # pandas would read numbers as nanoseconds since 1970: never what a user means.
+        first = _json_scalar(series.dropna().iloc[0])
+        raise DataError(
+            f"column {spec.name!r}: value {first!r} is a number, not a date; a datetime column "
+            "needs dates such as '2024-01-31'"
+        )
     else:
         spec.text_format = _date_format(series.dropna())
         stamps = pd.to_datetime(series.astype("object"), format=spec.text_format or "mixed", errors="coerce")

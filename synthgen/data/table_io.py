@@ -5,6 +5,7 @@ Reading failures become one-line ``DataError``s naming the file; writing is atom
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
         raise DataError(f"{path}: looks like a binary file, not {'CSV' if sep == ',' else 'TSV'} text")
     try:
         # skipinitialspace: "a, b" files (UCI style) should not keep the leading blanks.
-        return pd.read_csv(path, sep=sep, skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no columns to read") from None
     except UnicodeDecodeError:
@@ -60,6 +61,24 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
     except pd.errors.ParserError as e:
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else "malformed"
         raise DataError(f"{path}: cannot parse ({reason})") from None
+    _check_header(path, sep, df)
+    return df
+
+
+def _check_header(path: Path, sep: str, df: pd.DataFrame) -> None:
+    """A TSV named .csv, and duplicate names (pandas silently renames a second 'x' to 'x.1')."""
+    if sep == "," and df.shape[1] == 1 and "\t" in str(df.columns[0]):
+        raise DataError(f"{path}: looks tab-separated, not comma-separated; name it .tsv")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f, delimiter=sep, skipinitialspace=True), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return  # pandas read it; only the duplicate-name check is skipped
+    seen = set()
+    for name in header:
+        if name and name in seen:
+            raise DataError(f"{path}: column {name!r} appears more than once in the header")
+        seen.add(name)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -261,8 +261,9 @@ def _load_one(item: ScanItem, fmt: str) -> _Loaded:
 def _root_cause(e: BaseException) -> str:
     while e.__cause__ is not None or e.__context__ is not None:
         e = e.__cause__ or e.__context__
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[-1]}" if text else type(e).__name__
+    # nibabel: "Expected 65536 bytes, got 32592 ...\n - could the file be damaged?": keep both
+    text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def _file_dtype(path: Path, fmt: str) -> str:
