@@ -130,6 +130,13 @@ class EvalConfig(_Strict):
     seeds: int = Field(5, ge=1, description="downstream classifier repeats")
     detection_folds: int = Field(5, ge=2)
     max_rows: int = Field(5000, ge=100, description="rows per side used by the costlier metrics")
+    # Images: the feature encoder and the downstream CNN are trained here, nothing downloaded.
+    image_epochs: int = Field(10, ge=1, description="downstream CNN epochs per arm and seed")
+    image_encoder_epochs: int = Field(8, ge=1, description="feature-encoder epochs")
+    image_max_images: int = Field(5000, ge=100, description="images per set used by fidelity")
+    copy_quantile: float = Field(
+        0.99, gt=0.5, lt=1.0, description="copy threshold: this quantile of unseen-real similarity"
+    )
 
 
 class TrackingConfig(_Strict):

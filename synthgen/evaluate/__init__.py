@@ -12,6 +12,8 @@ _LAZY = {
     "pair_trends": "synthgen.evaluate.fidelity",
     "detection_auc": "synthgen.evaluate.fidelity",
     "privacy_filter": "synthgen.evaluate.memorization",
+    "evaluate_images": "synthgen.evaluate.images",
+    "privacy_filter_images": "synthgen.evaluate.images",
 }
 
 __all__ = ["EvaluationResult", "Figure", "Section", *_LAZY]

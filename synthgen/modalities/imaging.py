@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from synthgen.modalities.base import Loaded, Modality
+from synthgen.runtime import resolve_device
 
 
 def _load(path, data, model, condition):
@@ -127,6 +128,11 @@ class ImageModality(Modality):
             holdout_x=np.asarray(holdout.images) if len(holdout) else None,
             holdout_y=list(holdout.labels) if len(holdout) else None,
             seeds=config.seeds,
+            epochs=config.image_epochs,
+            encoder_epochs=config.image_encoder_epochs,
+            max_images=config.image_max_images,
+            copy_quantile=config.copy_quantile,
             history=doc.get("history"),
             progress=progress,
+            device=str(resolve_device(doc["config"]["train"]["device"])),
         )

@@ -18,6 +18,24 @@ LABELS: dict[str, str] = {
 }
 
 
+IMAGE_LABELS = {
+    "fidelity/fd_encoder": "Fréchet distance to real train, trained-encoder features (lower is better)",
+    "fidelity/fd_encoder_baseline": "Same for unseen real test images (the real baseline)",
+    "fidelity/kid_encoder": "Kernel distance (KID) to real train, encoder features (0 = same)",
+    "fidelity/kid_encoder_baseline": "Same for unseen real test images (the real baseline)",
+    "fidelity/precision_encoder": "Precision: synthetic images that look real (k=3, 1 = all)",
+    "fidelity/recall_encoder": "Recall: real variety covered by synthetic images (k=3, 1 = all)",
+    "fidelity/density_encoder": "Density (k=5, ~1 for real images)",
+    "fidelity/coverage_encoder": "Coverage (k=5, 1 = all real neighbourhoods covered)",
+    "diversity/ms_ssim_synthetic": "Mean MS-SSIM among synthetic images of a class (lower = more diverse)",
+    "diversity/ms_ssim_real": "Mean MS-SSIM among real images of a class",
+    "memorization/copy_rate_pixel": "Share of synthetic images closer (pixel correlation) to a training image than 99% of unseen real ones (≈0.01 is safe)",
+    "memorization/copy_rate_encoder": "Same, by encoder-feature similarity (≈0.01 is safe)",
+    "utility/cnn/balanced_accuracy/real": "Balanced accuracy of the CNN trained on real images only",
+}
+LABELS.update(IMAGE_LABELS)
+
+
 def describe(key: str) -> str:
     if key in LABELS:
         return LABELS[key]
@@ -32,7 +50,9 @@ def describe(key: str) -> str:
     return key
 
 
-_MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression"}
+_MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression", "cnn": "CNN"}
 _ARMS = {"real": "real-only", "real_plus_synth": "adding synthetic rows",
          "synth_only": "synthetic-only", "class_weights": "class weights",
-         "oversample": "random oversampling", "smote": "SMOTE-NC"}
+         "oversample": "random oversampling", "smote": "SMOTE-NC",
+         "real_plus_augment": "classic augmentation", "real_class_weights": "class weights",
+         "real_plus_synth_vs_augment": "adding synthetic images instead of classic augmentation"}

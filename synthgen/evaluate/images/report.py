@@ -19,6 +19,7 @@ from synthgen.evaluate.images import figures
 from synthgen.evaluate.images.fidelity import K_DENSITY_COVERAGE, K_PRECISION_RECALL
 from synthgen.evaluate.images.intensity import bin_centres
 from synthgen.evaluate.images.memorization import FLAG_P_VALUE
+from synthgen.report.labels import IMAGE_LABELS
 from synthgen.evaluate.result import EvaluationResult, Section
 from synthgen.report.fragments import note, table
 
@@ -33,21 +34,6 @@ CLOSE_RATIO, MODERATE_RATIO = 1.5, 4.0
 # Synthetic images of a class this much more alike (MS-SSIM) than real ones: low diversity.
 DIVERSITY_MARGIN = 0.05
 
-LABELS = {
-    "fidelity/fd_encoder": "Fréchet distance to real train, trained-encoder features (lower is better)",
-    "fidelity/fd_encoder_baseline": "Same for unseen real test images (the real baseline)",
-    "fidelity/kid_encoder": "Kernel distance (KID) to real train, encoder features (0 = same)",
-    "fidelity/kid_encoder_baseline": "Same for unseen real test images (the real baseline)",
-    "fidelity/precision_encoder": "Precision: synthetic images that look real (k=3, 1 = all)",
-    "fidelity/recall_encoder": "Recall: real variety covered by synthetic images (k=3, 1 = all)",
-    "fidelity/density_encoder": "Density (k=5, ~1 for real images)",
-    "fidelity/coverage_encoder": "Coverage (k=5, 1 = all real neighbourhoods covered)",
-    "diversity/ms_ssim_synthetic": "Mean MS-SSIM among synthetic images of a class (lower = more diverse)",
-    "diversity/ms_ssim_real": "Mean MS-SSIM among real images of a class",
-    "memorization/copy_rate_pixel": "Share of synthetic images closer (pixel correlation) to a training image than 99% of unseen real ones (≈0.01 is safe)",
-    "memorization/copy_rate_encoder": "Same, by encoder-feature similarity (≈0.01 is safe)",
-    "utility/cnn/balanced_accuracy/real": "Balanced accuracy of the CNN trained on real images only",
-}
 
 
 def _key(name: str) -> str:
@@ -335,7 +321,7 @@ def build_result(f: Findings) -> EvaluationResult:
         "ms_ssim": f.ssim_plan.note if f.ssim_plan else None,
         "options": {k: v for k, v in f.options.items() if k != "notes"},
         "timings_s": {k: round(v, 2) for k, v in f.timings.items()},
-        "labels": LABELS,
+        "labels": IMAGE_LABELS,
     }
     if f.utility is not None:
         r.meta["minority_class"] = f.utility.minority
