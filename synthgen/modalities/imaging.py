@@ -134,5 +134,5 @@ class ImageModality(Modality):
             copy_quantile=config.copy_quantile,
             history=doc.get("history"),
             progress=progress,
-            device=str(resolve_device(doc["config"]["train"]["device"])),
+            device=str(resolve_device("auto")),  # wherever the model was trained
         )
