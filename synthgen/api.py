@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from synthgen.config import DataConfig, TrainConfig, default_model_config, validate
+from synthgen.config import DataConfig, TrainConfig, default_model_config, validate, with_backend_defaults
 from synthgen.models.base import Synthesizer, TrainCallback
 
 
@@ -48,7 +48,7 @@ def fit(
     model = validate(model_cls, {"kind": modality_name, **model_options}, "model options")
     train_doc = {"seed": seed, "device": device, "progress": progress}
     train_doc |= {k: v for k, v in {"epochs": epochs, "batch_size": batch_size}.items() if v is not None}
-    train = validate(TrainConfig, train_doc, "training options")
+    train = with_backend_defaults(validate(TrainConfig, train_doc, "training options"), model)
     data_cfg = DataConfig(condition=condition, kinds=dict(kinds or {}), drop=list(drop))
     modality = get_modality(modality_name)
     if isinstance(data, pd.DataFrame):

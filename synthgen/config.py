@@ -81,7 +81,7 @@ class ImageModelConfig(_Strict):
     spatial_dims: Literal[2, 3] = 2
     image_size: int = Field(64, ge=8, description="side length after crop/pad/resize")
     latent_dim: int = Field(128, ge=1)
-    base_channels: int = Field(64, ge=4)
+    base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
     loss: Literal["hinge", "nsgan"] = "hinge"
     r1_gamma: float = Field(0.0, ge=0.0, description="R1 penalty weight (0 disables)")
     diffaug: bool = True
@@ -170,6 +170,21 @@ class PipelineConfig(_Strict):
 
 def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig:
     return TabularModelConfig() if modality == "tabular" else ImageModelConfig()
+
+
+# Training length and batch depend on the backend; sized for a 2-core CPU (see configs/*.yaml).
+TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
+    "tabular": {"epochs": 300, "batch_size": 500},
+    "image2d": {"epochs": 50, "batch_size": 64},
+    "image3d": {"epochs": 200, "batch_size": 16},
+}
+
+
+def with_backend_defaults(train: TrainConfig, model: TabularModelConfig | ImageModelConfig) -> TrainConfig:
+    """Fill the epochs/batch size the user did not set with the backend's defaults."""
+    backend = "tabular" if model.kind == "tabular" else f"image{model.spatial_dims}d"
+    unset = {k: v for k, v in TRAIN_DEFAULTS[backend].items() if k not in train.model_fields_set}
+    return train.model_copy(update=unset)
 
 
 class ConfigError(UserError):

@@ -24,6 +24,7 @@ from synthgen.config import (
     SampleConfig,
     TrackingConfig,
     default_model_config,
+    with_backend_defaults,
 )
 from synthgen.data.sources import dataset_name, detect_modality, fingerprint
 from synthgen.data.splits import Splits, make_splits
@@ -64,7 +65,8 @@ def resolve_fit_config(config: FitConfig) -> FitConfig:
     name = config.name or _default_run_name(config)
     if not name or "/" in name or name.startswith(".") or name == LATEST:
         raise ConfigError(f"run name {name!r} is not usable as a folder name")
-    return config.model_copy(update={"model": model, "name": name})
+    train = with_backend_defaults(config.train, model)
+    return config.model_copy(update={"model": model, "name": name, "train": train})
 
 
 def checkpoint_dir(runs_dir: str | Path, name: str) -> Path:
