@@ -15,8 +15,10 @@ naming the file.
 from __future__ import annotations
 
 import collections
+import gzip
 import logging
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -239,6 +241,8 @@ def _single_format(items: list[ScanItem]) -> str:
 def _load_one(item: ScanItem, fmt: str) -> _Loaded:
     """Read one file into a channel-first, RAS-oriented float tensor; checks shape and NaNs."""
     load = T.compose(T.load_steps(3)[:1])  # LoadImaged only: shape checks come before the rest
+    if item.path.name.lower().endswith(".gz"):
+        _check_gzip(item.path)
     try:
         raw = load({T.KEY: str(item.path)})[T.KEY]
     except Exception as e:  # noqa: BLE001 - any reader failure is a bad file, named below
@@ -256,6 +260,17 @@ def _load_one(item: ScanItem, fmt: str) -> _Loaded:
     rest = T.compose(T.load_steps(ndim)[1:])
     image = rest({T.KEY: raw})[T.KEY]
     return _Loaded(item, image, _file_dtype(item.path, fmt))
+
+
+def _check_gzip(path: Path) -> None:
+    """nibabel stops reading at the end of the voxels, before gzip's CRC: a damaged .nii.gz
+    would load as silently wrong voxels. Read the stream to its end once to check it."""
+    try:
+        with gzip.open(path, "rb") as f:
+            while f.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read image (damaged gzip: {_root_cause(e)})") from None
 
 
 def _root_cause(e: BaseException) -> str:
