@@ -1,7 +1,10 @@
-"""torchrun / DistributedDataParallel plumbing: one place that knows about process groups.
+"""Multi-process training under ``torchrun``: process-group setup and the few collectives we use.
 
-Without torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK) everything here is a no-op
-for a single process, so the rest of the code calls it unconditionally.
+``torchrun --nproc_per_node=N -m synthgen fit ...`` starts N copies of the command with
+RANK / WORLD_SIZE / LOCAL_RANK (and MASTER_ADDR / MASTER_PORT) in their environment.
+``setup`` reads them and joins the process group once: NCCL with one GPU per process on CUDA,
+gloo on CPU. Without those variables it is a no-op and describes a single process, so every
+caller can call it unconditionally. Nothing here launches processes: torchrun does.
 """
 
 from __future__ import annotations
@@ -10,51 +13,72 @@ import os
 from dataclasses import dataclass
 
 import torch
-import torch.distributed as tdist
+import torch.distributed as dist
 
+from synthgen.errors import UserError
 from synthgen.runtime import resolve_device
 
 
 @dataclass(frozen=True)
 class DistInfo:
-    rank: int
-    world_size: int
-    local_rank: int
-    device: torch.device
+    """Where this process stands: its rank among ``world_size`` and the device it trains on."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+    is_main: bool = True
 
     @property
-    def is_main(self) -> bool:
-        return self.rank == 0
+    def distributed(self) -> bool:
+        return self.world_size > 1
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _launched_by_torchrun() -> bool:
+    return "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def setup(device: str = "auto") -> DistInfo:
-    """Join the process group torchrun describes (gloo on CPU, NCCL on CUDA), once."""
-    world_size = _env_int("WORLD_SIZE", 1)
-    rank, local_rank = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
-    resolved = resolve_device(device)
-    if resolved.type == "cuda" and world_size > 1:
-        resolved = torch.device("cuda", local_rank)
-        torch.cuda.set_device(resolved)
-    if world_size > 1 and not tdist.is_initialized():
-        tdist.init_process_group(backend="nccl" if resolved.type == "cuda" else "gloo")
-    return DistInfo(rank, world_size, local_rank, resolved)
+    """Join torchrun's process group (once) and pick this process's device.
+
+    ``device`` is the config's ``auto`` / ``cpu`` / ``cuda``. Under torchrun on CUDA each
+    process takes ``cuda:LOCAL_RANK``; asking for CUDA with fewer GPUs than local processes
+    is a user error rather than N processes fighting over one GPU.
+    """
+    if not _launched_by_torchrun():
+        return DistInfo(device=resolve_device(device))
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    chosen = resolve_device(device)
+    if chosen.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise UserError(
+                f"torchrun started process {local_rank} on this host but only "
+                f"{torch.cuda.device_count()} GPU(s) are visible: lower --nproc_per_node"
+            )
+        chosen = torch.device("cuda", local_rank)
+        torch.cuda.set_device(chosen)
+    if not dist.is_initialized():
+        backend = "nccl" if chosen.type == "cuda" else "gloo"
+        # device_id binds NCCL to this GPU up front (no guessing at the first collective)
+        kwargs = {"device_id": chosen} if chosen.type == "cuda" else {}
+        dist.init_process_group(backend=backend, init_method="env://", **kwargs)
+    return DistInfo(rank, world, local_rank, chosen, rank == 0)
 
 
 def is_distributed() -> bool:
-    return tdist.is_available() and tdist.is_initialized() and tdist.get_world_size() > 1
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def is_main_process() -> bool:
-    return not is_distributed() or tdist.get_rank() == 0
+    """Rank 0, or the only process: the one that writes files and talks to MLflow."""
+    return not is_distributed() or dist.get_rank() == 0
 
 
 def barrier() -> None:
+    """Wait for every process (no-op when not distributed)."""
     if is_distributed():
-        tdist.barrier()
+        dist.barrier()
 
 
 def broadcast_str(value: str) -> str:
@@ -62,10 +86,56 @@ def broadcast_str(value: str) -> str:
     if not is_distributed():
         return value
     box = [value]
-    tdist.broadcast_object_list(box, src=0)
+    dist.broadcast_object_list(box, src=0)
     return box[0]
 
 
 def cleanup() -> None:
-    if tdist.is_available() and tdist.is_initialized():
-        tdist.destroy_process_group()
+    """Leave the process group (no-op when not distributed); call once, at the very end."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def comm_device(info: DistInfo) -> torch.device:
+    """Where collective tensors must live: the GPU for NCCL, the CPU for gloo."""
+    return info.device if info.device.type == "cuda" else torch.device("cpu")
+
+
+def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """The element-wise sum over all processes (a copy; the input is unchanged)."""
+    if not info.distributed:
+        return tensor.clone()
+    out = tensor.detach().to(comm_device(info), copy=True)
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out.to(tensor.device)
+
+
+def any_process(flag: bool, info: DistInfo) -> bool:
+    """True on every process if ``flag`` is true on any (all must call this together)."""
+    if not info.distributed:
+        return flag
+    return bool(all_reduce_sum(torch.tensor([int(flag)]), info).item() > 0)
+
+
+def broadcast_buffers(module: torch.nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's buffers (e.g. BatchNorm running statistics) into every process's module.
+
+    DDP does this before each forward; after the last one every rank has updated its own
+    statistics from its own shard, so a final sync makes the ranks' modules identical again.
+    """
+    if not info.distributed:
+        return
+    for buffer in module.buffers():
+        synced = buffer.detach().to(comm_device(info), copy=True)
+        dist.broadcast(synced, src=0)
+        buffer.data.copy_(synced.to(buffer.device))
+
+
+def all_gather(tensor: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
+    """Every process's ``tensor`` (same shape and dtype on all), on the CPU, in rank order."""
+    if not info.distributed:
+        return [tensor.detach().cpu().clone()]
+    local = tensor.detach().to(comm_device(info), copy=True)
+    out = [torch.empty_like(local) for _ in range(info.world_size)]
+    dist.all_gather(out, local)
+    return [t.cpu() for t in out]

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from synthgen import distributed
 from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_frame
-from synthgen.errors import SamplingError
+from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.tabular.checkpoint import (
+    CheckpointDir,
+    TrainingCheckpoints,
+    array_digest,
+    run_fingerprint,
+)
 from synthgen.models.tabular.encoder import TableEncoder
 from synthgen.models.tabular.sampler import ConditionCoder, TrainingSampler, draw_generation_conditions
-from synthgen.models.tabular.trainer import RealRows, build_gan, make_generator, train_gan
+from synthgen.models.tabular.trainer import (
+    RealRows,
+    build_gan,
+    distribute,
+    make_generator,
+    rank_seed,
+    train_gan,
+)
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
 
 GENERATE_BATCH = 8_192  # rows per generator call: big matmuls, activations still cache-sized
@@ -46,27 +61,50 @@ class TabularSynthesizer(Synthesizer):
         kinds: Mapping[str, str] | None = None,
         drop: Iterable[str] = (),
         schema: TableSchema | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
     ) -> TabularSynthesizer:
-        """Train on ``df`` (the training split) to generate rows given ``condition``'s class."""
+        """Train on ``df`` (the training split) to generate rows given ``condition``'s class.
+
+        Checkpoints, ``resume``, Ctrl-C and torchrun behave as ``Synthesizer.fit`` describes.
+        A resumed fit takes the fitted encoder from the checkpoint (no mixture refits).
+        """
         model, train = self._configs()
         configure_threads()
-        device = resolve_device(train.device)
+        dist = distributed.setup(train.device)
+        device = dist.device
         seed_everything(train.seed)
         schema = schema or infer_schema(df, condition, kinds=kinds, drop=drop)
-        encoder = TableEncoder.fit(
+        store, saved = _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume)
+        encoder = TableEncoder.from_dict(saved.doc["encoder"]) if saved else TableEncoder.fit(
             df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
             max_categories=model.max_categories, seed=train.seed,
         )
         scalars, codes = encoder.transform(df, schema, seed=train.seed)
         classes = category_codes(df[schema.condition], schema[schema.condition])
+        encoded = array_digest(scalars, codes, classes)
+        if saved and saved.doc["encoded"] != encoded:
+            raise UserError(f"{saved.path}: the table encodes differently than when this checkpoint was "
+                            f"written (another synthgen version?); delete {store.folder} to start afresh")
 
         layout = encoder.layout.to(device)
         coder = ConditionCoder(len(schema.labels), layout).to(device)
         real = RealRows(torch.from_numpy(scalars).to(device), torch.from_numpy(codes).to(device))
         sampler = TrainingSampler(torch.from_numpy(classes).to(device), real.codes, coder)
         parts = build_gan(layout, coder, model, device)
-        rng = torch.Generator(device).manual_seed(train.seed)
-        history = train_gan(parts, sampler, real, layout, model, train, generator=rng, callback=callback)
+        # Each process draws its own rows and dropout masks; rank 0 of one process keeps `seed`.
+        rng = torch.Generator(device).manual_seed(rank_seed(train.seed, dist.rank))
+        if dist.distributed:
+            torch.manual_seed(rank_seed(train.seed, dist.rank))
+        checkpoints = None if store is None else TrainingCheckpoints(
+            store, parts, rng, dist, extra={"encoder": encoder.to_dict(), "encoded": encoded}
+        )
+        progress = checkpoints.restore(saved) if saved else None
+        history = train_gan(
+            distribute(parts, dist), sampler, real, layout, model, train, generator=rng,
+            callback=callback, dist=dist, progress=progress,
+            save=None if checkpoints is None else checkpoints.save,
+        )
 
         self._set_state(
             schema=schema,
@@ -180,3 +218,19 @@ class TabularSynthesizer(Synthesizer):
         self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
         self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
         return self
+
+
+def _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume):
+    """The run's checkpoint folder (or None) and, when resuming, its latest checkpoint."""
+    if checkpoint_dir is None:
+        if resume:
+            raise UserError("resume=True needs the checkpoint_dir to resume from")
+        return None, None
+    store = CheckpointDir(checkpoint_dir, run_fingerprint(df, schema, model, train, dist))
+    if not resume and store.found():
+        # A fresh run would interleave its checkpoints with the old ones (and prune the wrong ones).
+        raise UserError(
+            f"{store.folder} holds checkpoints of an earlier fit: resume it, or delete the folder"
+        )
+    return store, store.latest() if resume else None
+

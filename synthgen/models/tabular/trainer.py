@@ -1,19 +1,29 @@
 """Building the conditional GAN and its WGAN-GP training loop.
 
-``build_gan`` is the one place the modules and optimizers are made, so that a distributed
-wrapper can wrap ``parts.generator`` / ``parts.critic`` before ``train_gan`` runs; the loop
-takes its data only through the ``TrainingSampler`` passed in (a sharded sampler fits there).
+``build_gan`` is the one place the modules and optimizers are made; ``distribute`` wraps them
+in DistributedDataParallel when torchrun started several processes. ``train_gan`` runs the loop
+from a ``Progress`` (fresh, or restored from a checkpoint) and hands it to ``save`` whenever a
+checkpoint is due; the loop takes its data only through the ``TrainingSampler`` passed in.
+
+Under DDP every process draws its own ``batch / world_size`` rows per step from its own seeded
+stream (training-by-sampling draws rows with replacement, so the shards are independent draws,
+not a partition of the table); DDP averages the gradients, so the processes stay identical.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
+from synthgen import distributed
 from synthgen.config import TabularModelConfig, TrainConfig
+from synthgen.distributed import DistInfo
+from synthgen.interrupt import stop_requests
 from synthgen.models.base import TrainCallback
 from synthgen.models.tabular.networks import Discriminator, Generator, gradient_penalty
 from synthgen.models.tabular.sampler import ConditionCoder, Conditions, TrainingSampler
@@ -21,6 +31,7 @@ from synthgen.models.tabular.spans import SpanLayout
 
 ADAM_BETAS = (0.5, 0.9)  # CTGAN's
 _ADAM_KW = {"fused": True}  # one kernel per step instead of one per parameter (CPU and CUDA)
+SINGLE_PROCESS = DistInfo()
 
 
 @dataclass
@@ -29,6 +40,16 @@ class GanParts:
     critic: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
+    # What the loop calls forward on: DDP wrappers under torchrun, else the modules themselves.
+    # Checkpoints and the saved model always take the plain modules above.
+    train_generator: nn.Module | None = None
+    train_critic: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.train_generator is None:
+            self.train_generator = self.generator
+        if self.train_critic is None:
+            self.train_critic = self.critic
 
 
 @dataclass
@@ -40,6 +61,18 @@ class RealRows:
 
     def dense(self, layout: SpanLayout, rows: torch.Tensor) -> torch.Tensor:
         return layout.dense(self.scalars[rows], self.codes[rows])
+
+
+@dataclass
+class Progress:
+    """Where training stands: what a checkpoint stores and a resumed run starts from."""
+
+    epoch: int = 0  # completed epochs
+    step: int = 0  # steps done into the next epoch (non-zero only when stopped by Ctrl-C)
+    global_step: int = 0  # steps done in all
+    # this process's loss sums so far in that epoch, and the finished epochs' means
+    totals: dict[str, torch.Tensor] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
 
 
 def make_generator(layout: SpanLayout, coder: ConditionCoder, model: TabularModelConfig) -> Generator:
@@ -61,9 +94,35 @@ def build_gan(
     )
 
 
-def batch_size_for(train: TrainConfig, model: TabularModelConfig) -> int:
-    """The batch size rounded down to whole PacGAN packs (at least one pack)."""
-    return max(model.pac, train.batch_size // model.pac * model.pac)
+def distribute(parts: GanParts, dist: DistInfo) -> GanParts:
+    """Wrap both networks in DistributedDataParallel when several processes train.
+
+    DDP broadcasts rank 0's weights at construction and averages gradients in every backward,
+    so all processes hold the same networks throughout.
+    """
+    if not dist.distributed:
+        return parts
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [dist.device.index] if dist.device.type == "cuda" else None
+    parts.train_generator = DistributedDataParallel(parts.generator, device_ids=ids)
+    parts.train_critic = DistributedDataParallel(parts.critic, device_ids=ids)
+    return parts
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of a process's random stream: rank 0 keeps ``seed`` (one process is unchanged),
+    the others get independent streams derived from (seed, rank)."""
+    return seed if rank == 0 else int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+
+def batch_size_for(train: TrainConfig, model: TabularModelConfig, world_size: int = 1) -> int:
+    """Rows one process draws per step: its share of the batch, in whole PacGAN packs (>= 1)."""
+    return max(model.pac, train.batch_size // (model.pac * world_size) * model.pac)
+
+
+def steps_per_epoch(n_rows: int, batch: int, world_size: int = 1) -> int:
+    return max(1, n_rows // (batch * world_size))
 
 
 def train_gan(
@@ -76,37 +135,75 @@ def train_gan(
     *,
     generator: torch.Generator,
     callback: TrainCallback | None = None,
+    dist: DistInfo = SINGLE_PROCESS,
+    progress: Progress | None = None,
+    save: Callable[[Progress], object] | None = None,
 ) -> dict[str, list[float]]:
-    """Train for ``train.epochs``; return {loss name: [mean per epoch]}."""
+    """Train until ``train.epochs`` are done; return {loss name: [mean per epoch]}.
+
+    ``save(progress)`` is called on every process every ``train.checkpoint_every`` epochs, and
+    at the first step boundary after Ctrl-C / SIGTERM, after which ``KeyboardInterrupt`` is
+    raised. Without ``save``, Ctrl-C interrupts as Python always does.
+    """
     from tqdm.auto import tqdm
 
-    batch = batch_size_for(train, model)
-    steps = max(1, real.scalars.shape[0] // batch)
+    progress = progress or Progress()
+    batch = batch_size_for(train, model, dist.world_size)
+    steps = steps_per_epoch(real.scalars.shape[0], batch, dist.world_size)
     step = _Step(parts, sampler, real, layout, model, batch, generator)
-    history: dict[str, list[float]] = {}
-    parts.generator.train()
-    parts.critic.train()
-    bar = tqdm(range(1, train.epochs + 1), desc="tabular GAN", unit="epoch", file=sys.stderr,
-               disable=not train.progress, leave=False)
-    for epoch in bar:
-        # --- one epoch: len(data) / batch steps, losses summed on-device (no per-step sync) ---
-        totals: dict[str, torch.Tensor] = {}
-        for _ in range(steps):
-            for name, value in step().items():
-                totals[name] = totals.get(name, 0.0) + value.detach()
-        means = {name: float(total) / steps for name, total in totals.items()}
-        # --- report ---
-        for name, value in means.items():
-            history.setdefault(name, []).append(value)
-        if callback is not None:
-            callback(epoch, means)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+    every = train.checkpoint_every if save is not None else 0
+    parts.train_generator.train()
+    parts.train_critic.train()
+    bar = tqdm(range(progress.epoch + 1, train.epochs + 1), desc="tabular GAN", unit="epoch",
+               file=sys.stderr, disable=not (train.progress and dist.is_main), leave=False)
+    with stop_requests(enabled=save is not None) as stop:
+        for epoch in bar:
+            # --- one epoch: losses summed on-device (no per-step sync); a stop request is
+            # honoured between steps (all processes agree on it, or DDP would deadlock) ---
+            stopping = False
+            while progress.step < steps:
+                for name, value in step().items():
+                    progress.totals[name] = progress.totals.get(name, 0.0) + value.detach()
+                progress.step += 1
+                progress.global_step += 1
+                stopping = save is not None and distributed.any_process(stop.requested, dist)
+                if stopping and progress.step < steps:
+                    save(progress)
+                    raise KeyboardInterrupt
+            # --- epoch end: mean over steps and processes, record, checkpoint, report ---
+            means = _epoch_means(progress.totals, steps, dist)
+            progress.epoch, progress.step, progress.totals = epoch, 0, {}
+            for name, value in means.items():
+                progress.history.setdefault(name, []).append(value)
+            if stopping or (every and epoch % every == 0):
+                save(progress)
+            if callback is not None:
+                callback(epoch, means)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+            if stopping:
+                raise KeyboardInterrupt
+    distributed.broadcast_buffers(parts.generator, dist)  # the BatchNorm statistics rank 0 saves
     parts.generator.eval()
-    return history
+    return progress.history
+
+
+def _epoch_means(totals: dict[str, torch.Tensor], steps: int, dist: DistInfo) -> dict[str, float]:
+    """Each loss's mean over the epoch's steps on all processes (one collective per epoch)."""
+    names = list(totals)
+    summed = distributed.all_reduce_sum(torch.stack([totals[n] for n in names]), dist)
+    count = steps * dist.world_size
+    return {name: float(value) / count for name, value in zip(names, summed.tolist())}
 
 
 class _Step:
-    """One WGAN-GP step: ``discriminator_steps`` critic updates, then one generator update."""
+    """One WGAN-GP step: ``discriminator_steps`` critic updates, then one generator update.
+
+    Under DDP each wrapper runs exactly one forward per backward, the pattern DDP's gradient
+    averaging expects: the critic's real+fake scores in one call, the fakes for the critic made
+    without autograd. The gradient penalty (a double backward) and the generator's adversarial
+    term go through the plain critic: their parameter gradients still land in the same
+    backward, where DDP's hooks average them, and no second DDP forward is left hanging.
+    """
 
     def __init__(self, parts, sampler, real, layout, model, batch, generator):
         self.parts, self.sampler, self.real, self.layout = parts, sampler, real, layout
@@ -123,21 +220,25 @@ class _Step:
     def _fake(self, cond: Conditions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         c = self.coder.encode(cond)
         z = torch.randn(self.batch, self.model.embedding_dim, generator=self.rng, device=self.device)
-        raw = self.parts.generator(torch.cat([z, c], dim=1))
+        raw = self.parts.train_generator(torch.cat([z, c], dim=1))
         return raw, self.layout.activate(raw, self.rng), c
 
     def _critic_step(self):
         p = self.parts
         cond, _ = self.sampler.draw(self.batch, self.rng)
-        _, fake, c_fake = self._fake(cond)
+        with torch.no_grad():  # the critic's update needs no generator gradients
+            _, fake, c_fake = self._fake(cond)
         # Real rows for the same conditions in another order: packs mix conditions alike.
         perm = torch.randperm(self.batch, generator=self.rng, device=self.device)
         cond_real = Conditions(cond.classes[perm], cond.column[perm], cond.value[perm])
         rows = self.sampler.rows_for(cond_real, self.rng)
         cond_real.classes = self.sampler.classes[rows]
         real = torch.cat([self.real.dense(self.layout, rows), self.coder.encode(cond_real)], dim=1)
-        fake = torch.cat([fake, c_fake], dim=1).detach()
-        loss_d = p.critic(fake).mean() - p.critic(real).mean()
+        fake = torch.cat([fake, c_fake], dim=1)
+        # Fake packs first, then real ones: whole packs, as the batch is a multiple of pac.
+        scores = p.train_critic(torch.cat([fake, real]))
+        packs = self.batch // self.model.pac
+        loss_d = scores[:packs].mean() - scores[packs:].mean()
         penalty = gradient_penalty(p.critic, real, fake, self.model.pac, self.rng)
         p.opt_d.zero_grad(set_to_none=True)
         (loss_d + self.model.gp_weight * penalty).backward()
@@ -148,7 +249,9 @@ class _Step:
         p = self.parts
         cond, _ = self.sampler.draw(self.batch, self.rng)
         raw, fake, c = self._fake(cond)
+        p.critic.requires_grad_(False)  # only the generator learns here: skip critic weight grads
         adversarial = -p.critic(torch.cat([fake, c], dim=1)).mean()
+        p.critic.requires_grad_(True)
         cond_loss = self._condition_loss(raw, cond)
         p.opt_g.zero_grad(set_to_none=True)
         (adversarial + cond_loss).backward()
