@@ -388,8 +388,8 @@ def restore_column(series: pd.Series, spec: ColumnSpec) -> pd.Series:
         return _restore_datetime(series, spec)
     x = series.to_numpy(dtype=np.float64, na_value=np.nan)
     x = np.clip(x, spec.min, spec.max)
-    if spec.kind == "integer":
-        x = np.round(x)
+    if spec.kind == "integer" or spec.dtype.startswith(("int", "uint", "Int", "UInt", "bool")):
+        x = np.round(x)  # also an int/bool column given --kind continuous: round, never truncate
     return _cast(pd.Series(x, name=spec.name), spec)
 
 
