@@ -125,8 +125,14 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         resolved = workflow.resolve_fit_config(config)
         click.echo(yaml.safe_dump(resolved.model_dump(mode="json"), sort_keys=False), nl=False)
         return
-    result = workflow.fit(config)
-    click.echo(f"model: {result.run_dir}")
+    from synthgen import distributed
+
+    try:
+        result = workflow.fit(config)
+        if distributed.is_main_process():  # under torchrun, one line for the whole job
+            click.echo(f"model: {result.run_dir}")
+    finally:
+        distributed.cleanup()
 
 
 # ----------------------------------------------------------------------------------------------
