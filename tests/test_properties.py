@@ -59,13 +59,19 @@ def missing_mask(draw, n: int, keep_first: bool) -> np.ndarray:
 def column(draw, kind: str, n: int, keep_first: bool = True) -> pd.Series:
     missing = draw(missing_mask(n, keep_first))
     if kind == "float":
-        x = np.array(draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=n, max_size=n)))
+        x = np.array(
+            draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=n, max_size=n))
+        )
         return pd.Series(np.where(missing, np.nan, x), dtype="float64")
     if kind == "int":
-        x = np.array(draw(st.lists(st.integers(-10_000, 10_000), min_size=n, max_size=n)), dtype=np.int64)
+        x = np.array(
+            draw(st.lists(st.integers(-10_000, 10_000), min_size=n, max_size=n)), dtype=np.int64
+        )
         return pd.Series(x) if not missing.any() else pd.Series(np.where(missing, np.nan, x))
     if kind == "flag":
-        x = np.array(draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n)), dtype=np.int64)
+        x = np.array(
+            draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n)), dtype=np.int64
+        )
         return pd.Series(x)
     if kind == "bool":
         return pd.Series(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
@@ -74,7 +80,7 @@ def column(draw, kind: str, n: int, keep_first: bool = True) -> pd.Series:
         values = [None if m else v for v, m in zip(values, missing)]
         if kind == "text":
             return pd.Series(values, dtype="str" if draw(st.booleans()) else object)
-        extra = draw(st.sampled_from(["never-seen", "jamais vu", "未見"]))  # an unobserved category
+        extra = draw(st.sampled_from(["never-seen", "jamais vu", "未見"]))  # unobserved category
         cats = sorted({v for v in values if v is not None} | {extra})
         return pd.Series(pd.Categorical(values, categories=cats, ordered=draw(st.booleans())))
     seconds = draw(st.lists(st.integers(0, 40 * 365 * 86400), min_size=n, max_size=n))
@@ -83,14 +89,18 @@ def column(draw, kind: str, n: int, keep_first: bool = True) -> pd.Series:
     if kind == "datetime":
         return pd.Series(pd.to_datetime(stamps)).where(~missing, pd.NaT)
     fmt = "%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M:%S"
-    return pd.Series([None if m else t.strftime(fmt) for t, m in zip(stamps, missing)], dtype=object)
+    return pd.Series(
+        [None if m else t.strftime(fmt) for t, m in zip(stamps, missing)], dtype=object
+    )
 
 
 @st.composite
 def tables(draw, max_columns: int = 4) -> pd.DataFrame:
     n = draw(st.integers(3, 25))
     labels = draw(st.lists(st.sampled_from(LABELS), min_size=n, max_size=n))
-    labels[:2] = draw(st.sampled_from([["benign", "malignant"], ["良性", "ünknown"]]))  # two classes
+    labels[:2] = draw(
+        st.sampled_from([["benign", "malignant"], ["良性", "ünknown"]])
+    )  # two classes
     kinds = draw(st.lists(st.sampled_from(COLUMN_KINDS), min_size=1, max_size=max_columns))
     cols = {f"{kind} {i} é": draw(column(kind, n)) for i, kind in enumerate(kinds)}
     position = draw(st.integers(0, len(cols)))  # the condition need not be last
@@ -109,10 +119,14 @@ def weird_tables(draw) -> pd.DataFrame:
     cols = {}
     for i in range(draw(st.integers(0, 4))):
         if draw(st.booleans()):
-            cols[f"c{i}"] = draw(column(draw(st.sampled_from(COLUMN_KINDS)), n, keep_first=False)) if n else []
+            cols[f"c{i}"] = (
+                draw(column(draw(st.sampled_from(COLUMN_KINDS)), n, keep_first=False)) if n else []
+            )
         else:
             cols[f"c{i}"] = pd.Series(draw(st.lists(WEIRD, min_size=n, max_size=n)), dtype=object)
-    label_values = st.one_of(st.sampled_from(LABELS), st.none(), st.floats(), st.integers(-3, 3), st.booleans())
+    label_values = st.one_of(
+        st.sampled_from(LABELS), st.none(), st.floats(), st.integers(-3, 3), st.booleans()
+    )
     cols[CONDITION] = pd.Series(draw(st.lists(label_values, min_size=n, max_size=n)), dtype=object)
     return pd.DataFrame(cols)
 
@@ -126,7 +140,9 @@ def weird_tables(draw) -> pd.DataFrame:
 @given(frame=weird_tables(), data=st.data())
 def test_infer_schema_raises_only_data_errors(frame, data):
     names = list(frame.columns) + ["not a column"]
-    kinds = data.draw(st.dictionaries(st.sampled_from(names), st.sampled_from([*KINDS, "weird"]), max_size=3))
+    kinds = data.draw(
+        st.dictionaries(st.sampled_from(names), st.sampled_from([*KINDS, "weird"]), max_size=3)
+    )
     drop = data.draw(st.lists(st.sampled_from(names), max_size=2))
     try:
         schema = infer_schema(frame, CONDITION, kinds=kinds, drop=drop)
@@ -169,7 +185,9 @@ def test_encoder_round_trip_keeps_columns_dtypes_categories_and_missing(frame, s
 
 def round_trip(frame: pd.DataFrame, schema, seed: int) -> pd.DataFrame:
     """transform -> inverse -> restore_frame, the path every generated row takes."""
-    encoder = TableEncoder.fit(frame, schema, max_modes=4, gmm_max_rows=1000, max_categories=1000, seed=seed)
+    encoder = TableEncoder.fit(
+        frame, schema, max_modes=4, gmm_max_rows=1000, max_categories=1000, seed=seed
+    )
     scalars, codes = encoder.transform(frame, schema, seed=seed)
     assert scalars.dtype == np.float32 and codes.dtype == np.int64 and len(scalars) == len(frame)
     back = encoder.inverse(scalars, codes, schema, seed=seed)
@@ -180,10 +198,11 @@ def round_trip(frame: pd.DataFrame, schema, seed: int) -> pd.DataFrame:
 @SETTINGS
 @given(frame=tables(max_columns=3), max_categories=st.integers(2, 4), seed=st.integers(0, 2**16))
 def test_pooled_categories_decode_within_the_category_set(frame, max_categories, seed):
-    """Beyond ``max_categories`` the rarest share one slot: values stay in the set, kept ones exact."""
+    """Past ``max_categories`` the rarest share a slot: values stay in the set, kept ones exact."""
     schema = infer_schema(frame, CONDITION)
-    encoder = TableEncoder.fit(frame, schema, max_modes=2, gmm_max_rows=1000,
-                               max_categories=max_categories, seed=seed)
+    encoder = TableEncoder.fit(
+        frame, schema, max_modes=2, gmm_max_rows=1000, max_categories=max_categories, seed=seed
+    )
     back = encoder.inverse(*encoder.transform(frame, schema, seed=seed), schema, seed=seed)
     back[CONDITION] = frame[CONDITION].to_numpy()
     restored = restore_frame(back, schema)
@@ -213,7 +232,9 @@ def assert_same_table(got: pd.DataFrame, want: pd.DataFrame, *, exact: bool) -> 
         assert g.dtype == w.dtype, (name, g.dtype, w.dtype)
         assert g.isna().tolist() == w.isna().tolist(), name
         if isinstance(w.dtype, pd.CategoricalDtype):
-            assert list(g.cat.categories) == list(w.cat.categories) and g.cat.ordered == w.cat.ordered
+            assert (
+                list(g.cat.categories) == list(w.cat.categories) and g.cat.ordered == w.cat.ordered
+            )
         present = w.notna().to_numpy()
         if pd.api.types.is_float_dtype(w.dtype) and not exact:
             a, b = g.to_numpy()[present], w.to_numpy()[present]
@@ -224,13 +245,18 @@ def assert_same_table(got: pd.DataFrame, want: pd.DataFrame, *, exact: bool) -> 
             assert delta <= pd.Timedelta(seconds=1) + 1e-6 * (w.max() - w.min()), (name, delta)
         elif _is_date_text(w) and not exact:
             delta = (pd.to_datetime(g[present]) - pd.to_datetime(w[present])).abs().max()
-            assert delta <= pd.Timedelta(seconds=1) + 1e-6 * 40 * pd.Timedelta(days=365), (name, delta)
+            assert delta <= pd.Timedelta(seconds=1) + 1e-6 * 40 * pd.Timedelta(days=365), (
+                name,
+                delta,
+            )
         else:
             assert g[present].tolist() == w[present].tolist(), name
 
 
 def _is_date_text(series: pd.Series) -> bool:
     values = series.dropna()
-    return series.dtype == object and len(values) > 0 and all(isinstance(v, str) and v[:4].isdigit()
-                                                              and v[4:5] == "-" for v in values)
-
+    return (
+        series.dtype == object
+        and len(values) > 0
+        and all(isinstance(v, str) and v[:4].isdigit() and v[4:5] == "-" for v in values)
+    )
