@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 import yaml
 
 from synthgen.config import (
+    ColumnKind,
     ConfigError,
     EvalConfig,
     FitConfig,
@@ -35,6 +36,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UserError as e:
             click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except click.UsageError as e:  # click's own option errors, also on one line
+            where = f"synthgen {e.ctx.info_name}" if e.ctx is not None and e.ctx.info_name else "synthgen"
+            click.echo(f"error: {e.format_message()} (see `{where} -h`)", err=True)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -70,6 +75,13 @@ def _tracking_overrides(tracking_uri: str | None, no_tracking: bool) -> dict[str
     return out
 
 
+def _column_kind(value: str) -> str:
+    kinds = get_args(ColumnKind)
+    if value not in kinds:
+        raise ValueError(f"unknown kind; use one of {', '.join(kinds)}")
+    return value
+
+
 def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
     out = {}
     for pair in pairs:
@@ -78,8 +90,9 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
             raise UserError(f"{what} {pair!r} must look like NAME=VALUE")
         try:
             out[key] = cast(value)
-        except ValueError:
-            raise UserError(f"{what} {pair!r}: {value!r} is not a valid value") from None
+        except ValueError as e:
+            reason = str(e) if cast is _column_kind else "not a valid value"  # int()'s text is noise
+            raise UserError(f"{what} {pair!r}: {value!r}: {reason}") from None
     return out
 
 
@@ -115,7 +128,7 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         "name": name,
         "runs_dir": runs_dir,
         "data": {"path": data_path, "condition": condition, "labels": labels,
-                 "kinds": _parse_pairs(kinds, "--kind") or None, "drop": list(drop) or None},
+                 "kinds": _parse_pairs(kinds, "--kind", _column_kind) or None, "drop": list(drop) or None},
         "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "resume": resume or None},
         "split": {"seed": seed},
         "tracking": _tracking_overrides(tracking_uri, no_tracking),
@@ -151,12 +164,12 @@ def sample(model_dir, n, balance, classes, seed, out, privacy_filter, mark_synth
     """Draw class-conditional samples from a fitted model, in the input's own format."""
     from synthgen import workflow
 
+    if n is not None and n < 1:
+        raise UserError(f"--n must be a positive number of samples, got {n}")
     config = validate(SampleConfig, deep_merge({}, {
         "n": n, "balance": balance, "classes": _parse_pairs(classes, "--class", int) or None,
         "seed": seed, "out": out, "privacy_filter": privacy_filter, "mark_synthetic": mark_synthetic,
     }), "options")
-    if n is not None and n < 1:
-        raise UserError(f"--n must be a positive number of samples, got {n}")
     result = workflow.sample(model_dir, config, tracking=_tracking_for(model_dir, tracking_uri, no_tracking))
     counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
     click.echo(f"samples: {result.path} ({counts})")

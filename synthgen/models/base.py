@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import torch
 
 BALANCE_MODES = ("equal", "fill")
+# One call draws at most this many samples: beyond it a typo (an extra zero or three) would
+# try to allocate terabytes. Larger samples are several calls with different seeds.
+MAX_SAMPLES = 10_000_000
 
 
 class Synthesizer(abc.ABC):
@@ -119,6 +122,18 @@ def resolve_class_counts(
       with ``n`` as well, the rest of ``n`` is spread evenly so real + synthetic stays balanced.
     - neither: ``n`` split in the training proportions (largest remainder).
     """
+    counts = _resolve(train_counts, n=n, balance=balance, classes=classes)
+    total = sum(counts.values())
+    if total > MAX_SAMPLES:
+        asked = f"--class {dict(classes)}" if classes else f"--n {n}" if n is not None else "--balance fill"
+        raise SamplingError(
+            f"{asked} asks for {total} samples; at most {MAX_SAMPLES} per call "
+            "(draw more in several calls with different --seed values)"
+        )
+    return counts
+
+
+def _resolve(train_counts, *, n, balance, classes) -> dict[str, int]:
     labels = list(train_counts)
     if classes:
         if n is not None or balance is not None:
