@@ -67,10 +67,8 @@ class NumericColumn:
             x = x.copy()
             x[missing] = rng.choice(x[~missing], size=int(missing.sum()))
         mix = self.mixture
-        probs = np.exp(mix.log_resp(x))
         # Draw each value's mode from its posterior (vectorized inverse-CDF draw).
-        mode = (rng.random(len(x))[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
-        mode = np.minimum(mode, len(mix.means) - 1)
+        mode = mix.draw_modes(x, rng.random(len(x)))
         scalar = (x - mix.means[mode]) / (4 * mix.stds[mode])
         codes = [mode] + ([missing.astype(np.int64)] if self.has_missing else [])
         return scalar, codes
@@ -182,25 +180,34 @@ class TableEncoder:
             np.stack(codes, axis=1).astype(np.int64) if codes else np.zeros((n, 0), np.int64),
         )
 
-    def inverse(self, scalars: np.ndarray, codes: np.ndarray, schema: TableSchema, seed: int = 0) -> pd.DataFrame:
-        """Model values per feature column: floats for numeric kinds, original values otherwise."""
+    def decode(self, scalars: np.ndarray, codes: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+        """Model values per feature column: float64 for numeric kinds (NaN: missing), indices
+        into ``spec.categories`` for discrete kinds (-1: missing). Vectorized per column."""
         rng = np.random.default_rng(seed)
-        out: dict[str, Any] = {}
+        out: dict[str, np.ndarray] = {}
         s = b = 0
         for col in self.columns:
             if isinstance(col, CategoryColumn):
-                idx = col.decode(codes[:, b], rng)
+                out[col.name] = col.decode(codes[:, b], rng)
                 b += 1
-                categories = schema[col.name].categories
-                values = np.empty(len(categories) + 1, dtype=object)
-                values[:-1] = categories
-                values[-1] = None  # idx == -1
-                out[col.name] = values[idx]
             else:
                 k = 1 + col.has_missing
                 out[col.name] = col.decode(scalars[:, s].astype(np.float64), [codes[:, b + j] for j in range(k)])
                 s += 1
                 b += k
+        return out
+
+    def inverse(self, scalars: np.ndarray, codes: np.ndarray, schema: TableSchema, seed: int = 0) -> pd.DataFrame:
+        """Model values per feature column: floats for numeric kinds, original values otherwise."""
+        out: dict[str, Any] = {}
+        for name, values in self.decode(scalars, codes, seed).items():
+            categories = schema[name].categories
+            if schema[name].kind in DISCRETE_KINDS:
+                table = np.empty(len(categories) + 1, dtype=object)
+                table[:-1] = categories
+                table[-1] = None  # index -1
+                values = table[values]
+            out[name] = values
         return pd.DataFrame(out)
 
     def to_dict(self) -> list[dict[str, Any]]:

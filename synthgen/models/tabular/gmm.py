@@ -23,6 +23,7 @@ WEIGHT_THRESHOLD = 5e-3  # modes lighter than this are dropped (CTGAN's choice)
 REG_VAR = 1e-6  # variance floor, in units of the column's variance
 MAX_ITER = 100  # scikit-learn's defaults
 TOL = 1e-3
+_CHUNK = 16_384  # rows per block of (rows, modes) temporaries in Mixture.draw_modes
 
 
 @dataclass
@@ -38,6 +39,24 @@ class Mixture:
         z = (x[:, None] - self.means) / self.stds
         logp = np.log(self.weights) - np.log(self.stds) - 0.5 * z * z
         return logp - logsumexp(logp, axis=1, keepdims=True)
+
+    def draw_modes(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Each value's mode drawn from its posterior by inverse CDF with the uniforms ``u``.
+
+        The same draw as comparing ``u`` with the cumulated ``exp(log_resp(x))``, without the
+        normalisation (``u`` is scaled by each row's total instead) and in row chunks: on a
+        1M-row column, scipy's ``logsumexp`` over (rows, modes) float64 temporaries took
+        ~3 s and ~0.5 GB; chunks of cache size take a fraction of both.
+        """
+        out = np.empty(len(x), dtype=np.int64)
+        offset = np.log(self.weights) - np.log(self.stds)
+        for a in range(0, len(x), _CHUNK):
+            z = (x[a : a + _CHUNK, None] - self.means) / self.stds
+            logp = offset - 0.5 * z * z
+            logp -= logp.max(axis=1, keepdims=True)
+            mass = np.cumsum(np.exp(logp, out=logp), axis=1)
+            out[a : a + _CHUNK] = (u[a : a + _CHUNK, None] * mass[:, -1:] > mass).sum(axis=1)
+        return np.minimum(out, len(self.means) - 1)
 
 
 def fit_mixture(x: np.ndarray, max_modes: int) -> Mixture:

