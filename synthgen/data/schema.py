@@ -404,7 +404,9 @@ def restore_codes(codes: np.ndarray, spec: ColumnSpec) -> pd.Series:
     """
     codes = np.asarray(codes, dtype=np.int64)
     missing = bool((codes < 0).any())
-    table = pd.Series([*spec.categories, *([None] if missing else [])], dtype=object, name=spec.name)
+    values = np.empty(len(spec.categories) + missing, dtype=object)
+    values[: len(spec.categories)] = spec.categories
+    table = pd.Series(values, name=spec.name)  # inferred as an object column of rows would be
     if missing:
         codes = np.where(codes < 0, len(spec.categories), codes)
     return _cast(table, spec).take(codes).reset_index(drop=True)
