@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from synthgen.config import EvalConfig
@@ -19,6 +20,7 @@ from synthgen.evaluate.fidelity import fidelity
 from synthgen.evaluate.memorization import memorization
 from synthgen.evaluate.result import EvaluationResult
 from synthgen.evaluate.utility import utility
+from synthgen.report.fragments import note
 
 MIN_TEST_ROWS = 10  # fewer test rows of a class make its recall and AUROC mostly noise
 
@@ -153,21 +155,34 @@ def evaluate_tables(
     result.meta.update(_describe(train, holdout, test, synthetic, condition))
 
     timings = {}  # per stage, report figures included
+    # A "fill" sample holds only minority rows and a balanced one over-represents them: compare
+    # it with real rows of the same classes in the same proportions, or the class column alone
+    # would give it away and every marginal would mix in the other classes.
+    train_ref, holdout_ref = (class_matched(df, synthetic, condition) for df in (train, holdout))
+    if len(train_ref) < len(train):
+        result.meta["class_matched_rows"] = {"train": len(train_ref), "holdout": len(holdout_ref)}
     t = time.perf_counter()
     say("fidelity: column shapes and pair trends")
-    fid = fidelity(train, synthetic, cat_list, condition, holdout if len(holdout) else None,
+    fid = fidelity(train_ref, synthetic, cat_list, condition,
+                   holdout_ref if len(holdout_ref) else None,
                    folds=config.detection_folds, max_rows=config.max_rows, progress=say)
     result.metrics.update(fid.metrics)
     result.verdicts["fidelity"] = fid.verdict
-    result.sections.append(sections.fidelity_section(fid, train, synthetic, cat_list,
+    result.sections.append(sections.fidelity_section(fid, train_ref, synthetic, cat_list,
                                                             figures))
+    if len(train_ref) < len(train):
+        result.sections[-1].html = note(
+            f"The synthetic sample's class mix differs from the training data's, so it is "
+            f"compared with {len(train_ref)} real training rows drawn in its class proportions "
+            f"(and {len(holdout_ref)} holdout rows for the real-vs-real column)."
+        ) + result.sections[-1].html
     timings["fidelity"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if len(holdout) >= 2:
         say("memorization: nearest-neighbour distances")
-        mem = memorization(train, holdout, synthetic, cat_list, condition,
-                           max_rows=config.max_rows)
+        mem = memorization(*(_same_classes(df, synthetic, condition) for df in (train, holdout)),
+                           synthetic, cat_list, condition, max_rows=config.max_rows)
         result.metrics.update(mem.metrics)
         result.verdicts["memorization"] = mem.verdict
         result.sections.append(sections.memorization_section(mem, figures))
@@ -191,6 +206,30 @@ def evaluate_tables(
     result.headline = [k for k in HEADLINE if k in result.metrics]
     result.meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     return result
+
+
+def _same_classes(real: pd.DataFrame, synthetic: pd.DataFrame, condition: str) -> pd.DataFrame:
+    """Real rows of the classes the synthetic sample has (train and holdout keep equal mixes)."""
+    keep = category_strings(real[condition]).isin(set(category_strings(synthetic[condition])))
+    return real[keep.to_numpy()].reset_index(drop=True)
+
+
+def class_matched(real: pd.DataFrame, synthetic: pd.DataFrame, condition: str,
+                  seed: int = 0) -> pd.DataFrame:
+    """The largest seeded subsample of ``real`` whose class mix is the synthetic sample's."""
+    want = category_strings(synthetic[condition]).value_counts(normalize=True)
+    labels = category_strings(real[condition])
+    have = labels.value_counts()
+    if want.empty or not set(want.index) & set(have.index):
+        return real.iloc[:0]
+    total = min(have.get(c, 0) / p for c, p in want.items())
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c, p in want.items():
+        members = np.flatnonzero((labels == c).to_numpy())
+        k = min(len(members), int(round(total * p)))
+        picks.append(rng.choice(members, size=k, replace=False))
+    return real.iloc[np.sort(np.concatenate(picks))].reset_index(drop=True)
 
 
 def _describe(train, holdout, test, synthetic, condition) -> dict:
