@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sample-rows", type=int, default=100_000)
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fit-rows", type=int, default=None,
+                   help="train on the first N rows only (a quick look at the other stages)")
     args = p.parse_args(argv)
 
     model = TabularModelConfig()
@@ -132,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
           f"({(scalars.nbytes + codes.nbytes) / 2**20:.0f} MiB); layout width {encoder.layout.dim}",
           flush=True)
     del scalars, codes
-    steps = args.epochs * max(1, args.rows // args.batch_size)
+    fit_rows = args.fit_rows or args.rows
+    steps = args.epochs * max(1, fit_rows // args.batch_size)
     with stage("fit (all of it)", watch, results):
-        synth = TabularSynthesizer(model, train).fit(df, "outcome", schema=schema)
-    prep = sum(r[1] for r in results if r[0].startswith("encoder"))
+        synth = TabularSynthesizer(model, train).fit(df.iloc[:fit_rows], "outcome", schema=schema)
+    prep = sum(r[1] for r in results if r[0].startswith("encoder")) * fit_rows / args.rows
     print(f"  training alone ~{results[-1][1] - prep:.1f} s for {steps} steps "
           f"({(results[-1][1] - prep) / steps * 1000:.0f} ms/step)", flush=True)
     with stage(f"sample {args.sample_rows:,}", watch, results):

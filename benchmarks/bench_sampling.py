@@ -129,12 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3, help="end-to-end runs; the best is reported")
     args = p.parse_args(argv)
 
+    if args.threads:  # generate() applies it (configure_threads), as `synthgen sample` would
+        os.environ["SYNTHGEN_THREADS"] = str(args.threads)
     df = read_table(args.data)
     train = TrainConfig(epochs=args.epochs, batch_size=500, seed=0, device="cpu", progress=False,
                         checkpoint_every=0)
     synth = TabularSynthesizer(TabularModelConfig(), train).fit(df, args.condition)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     network = SamplingGenerator(synth.generator_, synth._configs()[0].embedding_dim, len(synth.schema_.labels))
     macs = network.noise.numel() + sum(w.numel() for w in network.hidden)
