@@ -247,6 +247,7 @@ def _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume):
         )
     return store, store.latest() if resume else None
 
+
 def _unwrapped(module: torch.nn.Module) -> torch.nn.Module:
     """The plain generator behind a DistributedDataParallel wrapper, if any."""
     return getattr(module, "module", module)
