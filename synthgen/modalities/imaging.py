@@ -13,7 +13,7 @@ from synthgen.modalities.base import Loaded, Modality
 from synthgen.runtime import resolve_device
 
 
-def _load(path, data, model, condition):
+def _load(path, data, model, condition, *, min_classes: int = 2):
     from synthgen.data.imaging import load_image_dataset
 
     return load_image_dataset(
@@ -28,6 +28,7 @@ def _load(path, data, model, condition):
         percentiles=tuple(model.intensity_percentiles),
         slice_min_foreground=model.slice_min_foreground,
         slice_range=tuple(model.slice_range),
+        min_classes=min_classes,
     )
 
 
@@ -88,7 +89,8 @@ class ImageModality(Modality):
         data, model = _configs(doc)
         # Labels come from the sample's own manifest (labels.csv) or .npz, not the training one.
         data = data.model_copy(update={"labels": None})
-        return _load(Path(path), data, model, doc["condition"])
+        # A --balance fill sample may hold one class only: that is not an error here.
+        return _load(Path(path), data, model, doc["condition"], min_classes=1)
 
     def concat(self, parts):
         import torch

@@ -108,6 +108,7 @@ def load_image_dataset(
     percentiles: tuple[float, float] = (0.5, 99.5),
     slice_min_foreground: float = 0.05,
     slice_range: tuple[float, float] = (0.0, 1.0),
+    min_classes: int = 2,
 ) -> ImageDataset:
     """Read images from ``path`` (folder or ``.npz``); see the module docstring."""
     path = Path(path)
@@ -125,7 +126,8 @@ def load_image_dataset(
         data = _load_files(items, condition, opts)
     else:
         raise DataError(f"{path}: expected a folder of scans/PNGs or a MedMNIST-style .npz file")
-    _check_classes(data, path)
+    if min_classes > 1:
+        _check_classes(data, path)
     return data
 
 
