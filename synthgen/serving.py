@@ -78,7 +78,9 @@ def samples_to_frame(samples: Any, counts: Mapping[str, int]) -> pd.DataFrame:
     if isinstance(samples, pd.DataFrame):
         return samples.reset_index(drop=True)
     labels = None
-    if isinstance(samples, Mapping):
+    if hasattr(samples, "images") and hasattr(samples, "labels"):  # ImageSynthesizer's output
+        samples, labels = samples.images, samples.labels
+    elif isinstance(samples, Mapping):
         samples, labels = samples["images"], samples.get("labels")
     elif isinstance(samples, tuple) and len(samples) == 2:
         samples, labels = samples
