@@ -123,7 +123,7 @@ class ImageModality(Modality):
         from synthgen.evaluate.images import evaluate_images
 
         train, holdout, test = splits["train"], splits["holdout"], splits["test"]
-        return evaluate_images(
+        result = evaluate_images(
             np.asarray(train.images), list(train.labels),
             np.asarray(test.images), list(test.labels),
             np.asarray(synthetic.images), list(synthetic.labels),
@@ -138,3 +138,6 @@ class ImageModality(Modality):
             progress=progress,
             device=str(resolve_device("auto")),  # wherever the model was trained
         )
+        result.meta.setdefault("dataset", doc["data"].get("name"))
+        result.meta.setdefault("condition", doc["condition"])
+        return result
