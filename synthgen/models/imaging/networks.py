@@ -8,7 +8,10 @@ upsample + 3^d conv, and no wide activation ever exists at full resolution (elem
 passes over such tensors are memory-bound and cost more than the convolutions here).
 
 Discriminator (Miyato & Koyama 2018): strided 4^d convs with spectral norm and LeakyReLU down
-to 4^d, global sum pooling to ``h``, output ``linear(h) + <embed(y), h>``.
+to 4^d, global sum pooling to ``h``, output ``linear(h) + <embed(y), h>``. Before the last
+conv, a minibatch-standard-deviation channel (Karras et al. 2018) lets D see how varied a
+group of images is; without it the generator collapsed to one image per class on
+PneumoniaMNIST.
 
 Built from MONAI ``Convolution`` blocks and its ``Act``/``Norm`` factories; MONAI has no
 class-conditional GAN. ``build_networks`` is the one place both are made (a DDP wrapper
@@ -99,18 +102,33 @@ class ProjectionDiscriminator(nn.Module):
     def __init__(self, spatial_dims: int, image_size: int, base_channels: int, num_classes: int):
         super().__init__()
         ch = [1] + widths(image_size, base_channels)[::-1]  # 1 -> base -> ... -> widest
-        self.blocks = nn.Sequential(*(
-            _sn_conv(Convolution(spatial_dims, a, b, strides=2, kernel_size=4, padding=1,
-                                 act=("leakyrelu", {"negative_slope": 0.2}), norm=None))
-            for a, b in zip(ch, ch[1:])
-        ))
+        convs = [
+            _sn_conv(Convolution(spatial_dims, a + (i == len(ch) - 2), b, strides=2, kernel_size=4,
+                                 padding=1, act=("leakyrelu", {"negative_slope": 0.2}), norm=None))
+            for i, (a, b) in enumerate(zip(ch, ch[1:]))
+        ]
+        self.blocks, self.last = nn.Sequential(*convs[:-1]), convs[-1]
         self.spatial = tuple(range(2, 2 + spatial_dims))
         self.linear = spectral_norm(nn.Linear(ch[-1], 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, ch[-1]))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(x).sum(dim=self.spatial)
+    def forward(self, x: torch.Tensor, y: torch.Tensor, group: int = 4) -> torch.Tensor:
+        """Logits for images ``x`` of classes ``y``. Minibatch statistics are taken over
+        consecutive groups of ``group`` images: keep real and fake in separate groups."""
+        h = self.last(minibatch_stddev(self.blocks(x), group)).sum(dim=self.spatial)
         return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+
+
+def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
+    """Append one channel: the mean standard deviation of features within each group."""
+    n = x.shape[0]
+    group = max(g for g in range(1, min(group, n) + 1) if n % g == 0)
+    if group == 1:
+        return torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
+    stats = x.reshape(n // group, group, *x.shape[1:]).std(dim=1, unbiased=False)
+    stats = stats.mean(dim=tuple(range(1, x.ndim)), keepdim=True)  # (n // group, 1, ...)
+    stats = stats.repeat_interleave(group, dim=0).expand(n, 1, *x.shape[2:])
+    return torch.cat([x, stats.to(x.dtype)], dim=1)
 
 
 def _sn_conv(block: Convolution) -> Convolution:

@@ -35,10 +35,11 @@ from synthgen.models.imaging.checkpoint import (
 )
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
-from synthgen.models.imaging.losses import d_loss, g_loss, r1_penalty
+from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
+MODE_SEEKING = 1.0  # weight of the MSGAN diversity term in the generator loss
 
 
 class GanTrainer:
@@ -80,8 +81,10 @@ class GanTrainer:
         r1 = self.config.r1_gamma
         real = real.detach().requires_grad_(r1 > 0)
         with self._autocast():
-            # One D pass over real and fake together: a bigger batch runs faster.
-            logits = self.d(self.augment(torch.cat([real, fake.to(real.dtype)])), torch.cat([y, y]))
+            # One D pass over real and fake together (a bigger batch runs faster); minibatch
+            # statistics groups must divide the batch so that none mixes real and fake.
+            images = self.augment(torch.cat([real, fake.to(real.dtype)]))
+            logits = self.d(images, torch.cat([y, y]), group=_group(len(y)))
             logits_real, logits_fake = logits.float().chunk(2)
             loss = d_loss(self.config.loss, logits_real, logits_fake)
         out = {"loss_d": loss.detach(), "d_real": logits_real.detach().mean(),
@@ -98,15 +101,21 @@ class GanTrainer:
 
     def g_step(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
         self.d.requires_grad_(False)  # no D weight gradients needed here: saves a third of D's backward
+        half = len(y) // 2
+        y = torch.cat([y[:half], y[:half], y[2 * half:]])  # pairs of equal class for mode seeking
+        z = self._latent(len(y))
         with self._autocast():
-            logits = self.d(self.augment(self.g(self._latent(len(y)), y)), y)
-            loss = g_loss(self.config.loss, logits.float())
+            fake = self.g(z, y)
+            logits = self.d(self.augment(fake), y, group=_group(len(y)))
+            adversarial = g_loss(self.config.loss, logits.float())
+            diversity = mode_seeking(fake.float(), z)
+            loss = adversarial + MODE_SEEKING * diversity
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         self.d.requires_grad_(True)
-        return {"loss_g": loss.detach()}
+        return {"loss_g": adversarial.detach(), "mode_seeking": diversity.detach()}
 
     def run(
         self,
@@ -241,6 +250,10 @@ def _sigint_flag():
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _group(batch: int, largest: int = 4) -> int:
+    return max(g for g in range(1, largest + 1) if batch % g == 0)
 
 
 def memory_format(spatial_dims: int) -> torch.memory_format:
