@@ -2,7 +2,7 @@
 
 ``synthgen.tracking`` logs this file (``python_model=<path to serving.py>``) with the synthgen
 model folder as the artifact ``model``; MLflow runs this file on load, so nothing is
-cloudpickled and the weights are read by ``synthgen.models.artifact.load_model`` (safetensors,
+serialized with pickle and the weights are read by ``synthgen.models.artifact.load_model`` (safetensors,
 checksum-verified). The loading environment needs synthgen installed
 (``mlflow models serve -m models:/<name>/<version> --env-manager local``).
 
