@@ -84,6 +84,9 @@ class ImageModelConfig(_Strict):
     base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
     loss: Literal["hinge", "nsgan"] = "hinge"
     r1_gamma: float = Field(0.0, ge=0.0, description="R1 penalty weight (0 disables)")
+    mode_seeking: float = Field(
+        1.0, ge=0.0, description="weight of the MSGAN diversity term in G's loss (0 disables)"
+    )
     diffaug: bool = True
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     generator_lr: float = Field(2e-4, gt=0)

@@ -39,7 +39,6 @@ from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_pena
 from synthgen.models.imaging.networks import build_networks
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
-MODE_SEEKING = 1.0  # weight of the MSGAN diversity term in the generator loss
 
 
 class GanTrainer:
@@ -109,7 +108,7 @@ class GanTrainer:
             logits = self.d(self.augment(fake), y, group=_group(len(y)))
             adversarial = g_loss(self.config.loss, logits.float())
             diversity = mode_seeking(fake.float(), z)
-            loss = adversarial + MODE_SEEKING * diversity
+            loss = adversarial + self.config.mode_seeking * diversity
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss).backward()
         self.scaler_g.step(self.opt_g)
