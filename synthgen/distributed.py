@@ -91,8 +91,14 @@ def broadcast_str(value: str) -> str:
 
 
 def cleanup() -> None:
-    """Leave the process group (no-op when not distributed); call once, at the very end."""
+    """Leave the process group (no-op when not distributed); call once, at the very end.
+
+    All ranks meet first: a rank that tears gloo down while another still writes its files
+    can abort the whole job ("terminate called without an active exception").
+    """
     if dist.is_available() and dist.is_initialized():
+        if dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 
