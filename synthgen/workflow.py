@@ -4,13 +4,12 @@ and tracking. The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,12 +99,6 @@ def _tracker(config: TrackingConfig):
     return make_tracker(config)
 
 
-@contextlib.contextmanager
-def _run(tracker, name: str, experiment: str, run_type: str, parent: str | None) -> Iterator[Any]:
-    with tracker.start_run(name, experiment=experiment, run_type=run_type, parent_run_id=parent) as run:
-        yield run
-
-
 # ----------------------------------------------------------------------------------------------
 # fit
 # ----------------------------------------------------------------------------------------------
@@ -157,7 +150,7 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
     if resume and dist.is_main:
         _say(f"resuming from {checkpoints}" if checkpoints.is_dir() else f"no checkpoint in {checkpoints}: starting afresh")
 
-    with _run(tracker, config.name, experiment, "fit", parent_run_id) as run:
+    with tracker.start_run(config.name, experiment=experiment, run_type="fit", parent_run_id=parent_run_id) as run:
         tracker.log_params(config.model_dump(mode="json"))
         tracker.log_metrics({f"rows_{k}": v for k, v in splits.sizes().items()})
 
@@ -198,13 +191,7 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
             "experiment": experiment,
             "mlflow_run_id": getattr(run, "run_id", None),
         }
-        with atomic.staged_dir(run_dir) as tmp:
-            write_model(tmp, synth, doc_extra)
-            (tmp / SPLITS_FILE).write_text(json.dumps(splits.to_dict()))
-            preview_sample = synth.sample(n=16 * len(synth.class_counts_), balance="equal", seed=0)
-            for fname, blob in modality.previews(preview_sample, read_document(tmp)).items():
-                (tmp / "previews").mkdir(exist_ok=True)
-                (tmp / "previews" / fname).write_bytes(blob)
+        _write_run_folder(run_dir, synth, modality, doc_extra, splits)
         atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model supersedes them
         distributed.barrier()
@@ -216,6 +203,17 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         except TrackingError as e:
             raise TrackingError(f"{e}; the model is safe in {run_dir}: log it later with `synthgen log {run_dir}`") from None
     return FitResult(run_dir, synth, document, getattr(run, "run_id", None))
+
+
+def _write_run_folder(run_dir: Path, synth, modality, doc_extra: Mapping[str, Any], splits: Splits) -> None:
+    """Weights, model.json, the splits and previews, all appearing at once (staged + renamed)."""
+    with atomic.staged_dir(run_dir) as tmp:
+        write_model(tmp, synth, doc_extra)
+        (tmp / SPLITS_FILE).write_text(json.dumps(splits.to_dict()))
+        preview_sample = synth.sample(n=16 * len(synth.class_counts_), balance="equal", seed=0)
+        for fname, blob in modality.previews(preview_sample, read_document(tmp)).items():
+            (tmp / "previews").mkdir(exist_ok=True)
+            (tmp / "previews" / fname).write_bytes(blob)
 
 
 def _log_model_folder(tracker, run_dir: Path, doc: Mapping[str, Any], tracking: TrackingConfig) -> None:
@@ -233,7 +231,7 @@ def relog(model_dir: str | Path, *, tracking: TrackingConfig | None = None, trac
     tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with _run(tracker, doc["name"], doc["experiment"], "fit", None) as run:
+    with tracker.start_run(doc["name"], experiment=doc["experiment"], run_type="fit") as run:
         tracker.log_params(doc["config"])
         tracker.set_tags({"synthgen.relogged_from": str(model_dir.resolve())})
         history = doc.get("history") or {}
@@ -295,7 +293,7 @@ def sample(
     tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with _run(tracker, f"{doc['name']}-sample", doc["experiment"], "sample", parent_run_id) as run:
+    with tracker.start_run(f"{doc['name']}-sample", experiment=doc["experiment"], run_type="sample", parent_run_id=parent_run_id) as run:
         tracker.log_params({"sample": config.model_dump(mode="json"), "model": str(model_dir)})
         samples = synth.generate(counts, seed=config.seed)
         filtered, threshold = 0, None
@@ -398,7 +396,7 @@ def evaluate(
     tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with _run(tracker, f"{doc['name']}-evaluate", doc["experiment"], "evaluate", parent_run_id) as run:
+    with tracker.start_run(f"{doc['name']}-evaluate", experiment=doc["experiment"], run_type="evaluate", parent_run_id=parent_run_id) as run:
         tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
         parts = load_splits(model_dir, doc)
         synth_payload = modality.read_samples(synthetic, doc)
@@ -443,7 +441,7 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
     tracker = _tracker(fit_config.tracking)
     tracker.check_reachable()
     experiment = experiment_name(fit_config.tracking, fit_config.data.path)
-    with _run(tracker, f"{fit_config.name}-pipeline", experiment, "pipeline", None) as parent:
+    with tracker.start_run(f"{fit_config.name}-pipeline", experiment=experiment, run_type="pipeline") as parent:
         parent_id = getattr(parent, "run_id", None)
         tracker.log_params({"pipeline": config.model_dump(mode="json")})
         fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)
