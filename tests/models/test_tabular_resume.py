@@ -21,7 +21,7 @@ import torch
 
 from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.errors import UserError
-from synthgen.models.tabular.checkpoint import TENSORS
+from synthgen.models.checkpoints import TENSORS
 from synthgen.models.tabular.synthesizer import TabularSynthesizer
 
 REPO = Path(__file__).resolve().parents[2]

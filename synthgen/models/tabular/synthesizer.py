@@ -15,12 +15,8 @@ from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_decoded
 from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
-from synthgen.models.tabular.checkpoint import (
-    CheckpointDir,
-    TrainingCheckpoints,
-    array_digest,
-    run_fingerprint,
-)
+from synthgen.models.checkpoints import array_digest, open_checkpoints
+from synthgen.models.tabular.checkpoint import TrainingCheckpoints, run_fingerprint
 from synthgen.models.tabular.encoder import TableEncoder
 from synthgen.models.tabular.networks import SamplingGenerator
 from synthgen.models.tabular.sampler import ConditionCoder, GenerationConditions, TrainingSampler
@@ -77,7 +73,7 @@ class TabularSynthesizer(Synthesizer):
         device = dist.device
         seed_everything(train.seed)
         schema = schema or infer_schema(df, condition, kinds=kinds, drop=drop)
-        store, saved = _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume)
+        store, saved = open_checkpoints(checkpoint_dir, run_fingerprint(df, schema, model, train, dist), resume)
         encoder = TableEncoder.from_dict(saved.doc["encoder"]) if saved else TableEncoder.fit(
             df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
             max_categories=model.max_categories, seed=train.seed,
@@ -231,21 +227,6 @@ class TabularSynthesizer(Synthesizer):
         self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
         self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
         return self
-
-
-def _checkpoint_store(df, schema, model, train, dist, checkpoint_dir, resume):
-    """The run's checkpoint folder (or None) and, when resuming, its latest checkpoint."""
-    if checkpoint_dir is None:
-        if resume:
-            raise UserError("resume=True needs the checkpoint_dir to resume from")
-        return None, None
-    store = CheckpointDir(checkpoint_dir, run_fingerprint(df, schema, model, train, dist))
-    if not resume and store.found():
-        # A fresh run would interleave its checkpoints with the old ones (and prune the wrong ones).
-        raise UserError(
-            f"{store.folder} holds checkpoints of an earlier fit: resume it, or delete the folder"
-        )
-    return store, store.latest() if resume else None
 
 
 def _unwrapped(module: torch.nn.Module) -> torch.nn.Module:
