@@ -125,7 +125,9 @@ def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
     group = max(g for g in range(1, min(group, n) + 1) if n % g == 0)
     if group == 1:
         return torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
-    stats = x.reshape(n // group, group, *x.shape[1:]).std(dim=1, unbiased=False)
+    # sqrt(var + eps), not std: where a group is constant (clamped background) std's
+    # gradient is 0/0, and R1's double backward turned that into NaN weights
+    stats = (x.reshape(n // group, group, *x.shape[1:]).var(dim=1, unbiased=False) + 1e-8).sqrt()
     stats = stats.mean(dim=tuple(range(1, x.ndim)), keepdim=True)  # (n // group, 1, ...)
     stats = stats.repeat_interleave(group, dim=0).expand(n, 1, *x.shape[2:])
     return torch.cat([x, stats.to(x.dtype)], dim=1)
