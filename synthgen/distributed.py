@@ -10,8 +10,10 @@ caller can call it unconditionally. Nothing here launches processes: torchrun do
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -145,3 +147,35 @@ def all_gather(tensor: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
     out = [torch.empty_like(local) for _ in range(info.world_size)]
     dist.all_gather(out, local)
     return [t.cpu() for t in out]
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of a process's own random stream: rank 0 keeps ``seed`` (so one process trains
+    as without torchrun), the others get independent streams derived from (seed, rank)."""
+    return seed if rank == 0 else int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+
+def wrap(module: torch.nn.Module, info: DistInfo) -> torch.nn.Module:
+    """``module`` in DistributedDataParallel when several processes train, else itself.
+
+    DDP broadcasts rank 0's weights and buffers at construction and averages the gradients in
+    every backward that follows a forward through the wrapper, so all processes stay identical.
+    Checkpoints and saved models take the plain module.
+    """
+    if not info.distributed:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [info.device.index] if info.device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids)
+
+
+def mean_over_processes(sums: Mapping[str, torch.Tensor], count: int, info: DistInfo) -> dict[str, float]:
+    """Each entry summed over all processes and divided by ``count`` per process: one
+    collective for all of them (e.g. the epoch's mean losses from per-step sums)."""
+    names = list(sums)
+    if not names:
+        return {}
+    summed = all_reduce_sum(torch.stack([torch.as_tensor(sums[n]).float().reshape(()) for n in names]), info)
+    total = count * info.world_size
+    return {name: float(value) / total for name, value in zip(names, summed.tolist())}

@@ -1,13 +1,14 @@
-"""synthgen.distributed and DDP training of the tabular GAN, with real processes via torchrun.
+"""synthgen.distributed and DDP training of both GANs, with real processes via torchrun.
 
 Two CPU processes talk over gloo: the networks must stay identical on both ranks (DDP averages
-every gradient, the gradient penalty's double backward included), only rank 0 writes, and a
-run resumed from rank 0's checkpoint ends exactly where an uninterrupted one does.
+every gradient, the gradient penalty's and R1's double backward included), only rank 0 writes,
+and a run resumed from rank 0's checkpoint ends exactly where an uninterrupted one does.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -83,6 +84,87 @@ RANK_SCRIPT = textwrap.dedent(
 )
 
 
+# The same for the image GAN: 2D, with R1 (a double backward through the DDP-wrapped critic).
+IMAGE_RANK_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, json, sys
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    import synthgen.models.imaging.trainer as trainer_module
+    from synthgen import distributed
+    from synthgen.config import ImageModelConfig, TrainConfig
+    from synthgen.data.imaging import ImageDataset
+    from synthgen.models.imaging.synthesizer import ImageSynthesizer
+
+    # Keep each fit's trainer: its discriminator is not part of the model, but must stay in sync.
+    trainers, run = [], trainer_module.GanTrainer.run
+    trainer_module.GanTrainer.run = lambda self, *a, **k: trainers.append(self) or run(self, *a, **k)
+
+    out = Path(sys.argv[1])
+    info = distributed.setup("cpu")
+    noise = torch.Generator().manual_seed(0)  # the same images on every rank
+    n, size = 24, 16
+    grid = torch.stack(torch.meshgrid(*[torch.linspace(-1, 1, size)] * 2, indexing="ij"))
+    labels = ["round" if i % 3 else "square" for i in range(n)]
+    shapes = {"round": (grid**2).sum(0) < 0.4, "square": (grid.abs() < 0.5).all(0)}
+    images = torch.stack([torch.where(shapes[k], 0.8, -1.0) for k in labels])
+    images = (images + 0.05 * torch.randn(images.shape, generator=noise)).clamp(-1, 1).unsqueeze(1)
+    ids = [f"x{i}" for i in range(n)]
+    data = ImageDataset(images=images, labels=labels, patient_ids=ids, item_ids=ids,
+                        source_format="npz", spatial_dims=2, condition="shape",
+                        reference={"source_format": "npz", "spatial_dims": 2}, transforms=[])
+    model = ImageModelConfig(spatial_dims=2, image_size=size, latent_dim=8, base_channels=4, r1_gamma=1.0)
+
+    def fit(epochs, folder, resume=False):
+        train = TrainConfig(epochs=epochs, batch_size=8, seed=3, device="cpu", progress=False,
+                            checkpoint_every=2)
+        return ImageSynthesizer(model, train).fit(data, checkpoint_dir=out / folder, resume=resume)
+
+    def digest(module):
+        h = hashlib.sha256()
+        for name, t in module.state_dict().items():
+            h.update(name.encode() + t.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    reference = fit(4, "reference")
+    fit(2, "resumed")
+    resumed = fit(4, "resumed", resume=True)
+    if info.is_main:
+        reference.save(out / "model")
+    (out / f"rank{info.rank}.json").write_text(json.dumps({
+        "world_size": info.world_size,
+        "generator": digest(trainers[0].g),
+        "ema": digest(reference.generator_),
+        "critic": digest(trainers[0].d),
+        "resumed_ema": digest(resumed.generator_),
+        "resumed_critic": digest(trainers[2].d),
+        "history": reference.history_,
+        "resumed_history": resumed.history_,
+        "steps": trainers[0].step,
+    }))
+    distributed.cleanup()
+    """
+)
+
+
+def _torchrun(script_text: str, tmp_path: Path) -> list[dict]:
+    """Run ``script_text`` in 2 CPU processes under torchrun; each rank's JSON report."""
+    script = tmp_path / "rank.py"
+    script.write_text(script_text)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env.pop("SYNTHGEN_THREADS", None)  # each rank takes cores / LOCAL_WORLD_SIZE
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(script), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
 def test_without_torchrun_everything_is_a_single_process(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
@@ -97,18 +179,7 @@ def test_without_torchrun_everything_is_a_single_process(monkeypatch):
 
 
 def test_two_processes_train_in_step_and_resume_from_rank0_checkpoint(tmp_path):
-    script = tmp_path / "rank.py"
-    script.write_text(RANK_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    env.pop("SYNTHGEN_THREADS", None)  # each rank takes cores / LOCAL_WORLD_SIZE
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         str(script), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = _torchrun(RANK_SCRIPT, tmp_path)
     assert [r["world_size"] for r in ranks] == [2, 2]
     # DDP kept the networks identical, and the losses in the history are averaged over ranks.
     assert ranks[0]["generator"] == ranks[1]["generator"]
@@ -139,3 +210,27 @@ def test_a_one_process_torchrun_needs_no_process_group(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     info = distributed.setup("cpu")
     assert not info.distributed and not distributed.is_distributed()
+
+
+def test_two_processes_train_the_image_gan_in_step_and_resume_from_rank0_checkpoint(tmp_path):
+    ranks = _torchrun(IMAGE_RANK_SCRIPT, tmp_path)
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    # 24 images, batch 8 over 2 processes (4 each): 3 steps an epoch, 4 epochs
+    assert ranks[0]["steps"] == ranks[1]["steps"] == 12
+    for key in ("generator", "ema", "critic", "history"):
+        assert ranks[0][key] == ranks[1][key], key  # R1's gradients were averaged too
+    assert all(len(v) == 4 and all(math.isfinite(x) for x in v) for v in ranks[0]["history"].values())
+    # Resuming from rank 0's checkpoint (each rank its own RNG states) ends where the
+    # uninterrupted run did.
+    for r in ranks:
+        assert (r["resumed_ema"], r["resumed_critic"]) == (ranks[0]["ema"], ranks[0]["critic"])
+        assert r["resumed_history"] == ranks[0]["history"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("model")) == ["model"]
+    assert sorted(p.name for p in (tmp_path / "resumed").iterdir()) == sorted(
+        p.name for p in (tmp_path / "reference").iterdir())
+
+    from synthgen.models.artifact import load_model
+
+    synth, _ = load_model(tmp_path / "model")
+    out = synth.generate({"square": 3, "round": 2}, seed=1)
+    assert out.labels == ["round"] * 2 + ["square"] * 3 and out.images.shape == (5, 1, 16, 16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -13,7 +14,8 @@ from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError, UserError
 from synthgen.models.artifact import load_model, write_model
-from synthgen.models.imaging.checkpoint import load_checkpoint, restore_optimizer
+from synthgen.distributed import DistInfo
+from synthgen.models.checkpoints import CheckpointDir, restore_optimizer
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.models.imaging.trainer import GanTrainer
@@ -111,23 +113,32 @@ def test_fit_is_reproducible():
 def test_tiny_3d_fit_with_r1():
     synth = tiny_synth(dims=3, size=8, epochs=1, r1_gamma=1.0).fit(tiny_dataset(dims=3, size=8, n=12))
     out = synth.generate({"a": 1, "b": 2})
-    assert out.images.shape == (3, 1, 8, 8, 8)
+    assert out.images.shape == (3, 1, 8, 8, 8) and np.isfinite(out.images).all()
     assert "r1" in synth.history_
+    # a constant (clamped) background once made minibatch-stddev's gradient 0/0 under R1
+    assert all(np.isfinite(v).all() for v in synth.history_.values()), synth.history_
 
 
 def test_checkpoints_hold_weights_and_optimizer_state(tmp_path):
     synth = tiny_synth(epochs=3, checkpoint_every=1)
-    synth.fit(tiny_dataset(n=16), checkpoint_dir=tmp_path / "ckpt")
+    data = tiny_dataset(n=16)
+    synth.fit(data, checkpoint_dir=tmp_path / "ckpt")
     # steps 2, 4, 6 were written; only the newest two are kept
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["step-00000004", "step-00000006"]
-    tensors, doc = load_checkpoint(tmp_path / "ckpt" / "step-00000006")
+    saved = CheckpointDir(tmp_path / "ckpt", {}).found()[-1]
+    from safetensors.torch import load_file
+
+    tensors, doc = load_file(str(saved / "state.safetensors")), json.loads((saved / "checkpoint.json").read_text())
     assert doc["epoch"] == 3 and doc["step"] == 6 and len(doc["history"]["loss_d"]) == 3
+    assert doc["format"] == 1 and doc["fingerprint"]["world_size"] == 1
+    assert doc["fingerprint"]["model"]["base_channels"] == 4 and len(doc["fingerprint"]["data"]) == 64
     assert any(k.startswith("discriminator.") for k in tensors)
-    assert {"rng.torch", "rng.loop"} <= set(tensors)
-    fresh = GanTrainer(synth.model_config_, synth.train_config_, 2, device=torch.device("cpu"))
+    assert any(k.startswith("generator_ema.") for k in tensors)
+    assert {"rank0.rng.torch", "rank0.rng.sampler"} <= set(tensors)
+    fresh = GanTrainer(synth.model_config_, synth.train_config_, 2, dist=DistInfo())
     restore_optimizer("opt_g", fresh.opt_g, tensors, doc["param_groups"]["opt_g"])
     state = fresh.opt_g.state_dict()["state"]
-    torch.testing.assert_close(state[0]["exp_avg"], tensors["opt_g.state.0.exp_avg"])
+    torch.testing.assert_close(state[0]["exp_avg"], tensors["opt_g.0.exp_avg"])
 
 
 def test_ctrl_c_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
@@ -148,12 +159,31 @@ def test_ctrl_c_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
                                   whole.generate({"a": 2, "b": 2}).images)
 
 
-def test_resume_refuses_other_model_settings(tmp_path):
-    tiny_synth(epochs=1, checkpoint_every=1).fit(tiny_dataset(n=16), checkpoint_dir=tmp_path)
+def test_resume_refuses_other_model_settings_or_data(tmp_path):
+    data = tiny_dataset(n=16)
+    tiny_synth(epochs=1, checkpoint_every=1).fit(data, checkpoint_dir=tmp_path)
     other = ImageSynthesizer(ImageModelConfig(image_size=16, latent_dim=8, base_channels=8),
                              TrainConfig(epochs=2, batch_size=8, progress=False, device="cpu"))
-    with pytest.raises(UserError, match="other model settings"):
-        other.fit(tiny_dataset(n=16), checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(UserError, match="model.base_channels was 4, now 8"):
+        other.fit(data, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(UserError, match="train.batch_size was 8, now 4"):
+        ImageSynthesizer(tiny_synth().model, TrainConfig(epochs=2, batch_size=4, progress=False, device="cpu")
+                         ).fit(data, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(UserError, match="the training data differs"):
+        tiny_synth(epochs=2).fit(tiny_dataset(n=16), checkpoint_dir=tmp_path, resume=True)  # new noise
+    with pytest.raises(UserError, match="holds checkpoints of an earlier fit"):
+        tiny_synth(epochs=2).fit(data, checkpoint_dir=tmp_path)  # not resuming
+    tiny_synth(epochs=2).fit(data, checkpoint_dir=tmp_path, resume=True)  # more epochs: allowed
+
+
+def test_3d_fit_resumed_after_a_checkpoint_ends_like_an_uninterrupted_one(tmp_path):
+    data = tiny_dataset(dims=3, size=8, n=16)
+    whole = tiny_synth(dims=3, size=8, epochs=3, r1_gamma=1.0).fit(data)
+    tiny_synth(dims=3, size=8, epochs=2, r1_gamma=1.0, checkpoint_every=1).fit(data, checkpoint_dir=tmp_path)
+    resumed = tiny_synth(dims=3, size=8, epochs=3, r1_gamma=1.0).fit(data, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.history_ == whole.history_
+    for a, b in zip(resumed.generator_.state_dict().values(), whole.generator_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_model_and_data_must_agree():

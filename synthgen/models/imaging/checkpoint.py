@@ -1,96 +1,112 @@
-"""Training checkpoints: everything needed to continue a fit exactly where it stopped.
+"""What an image fit's checkpoint holds, on top of ``synthgen.models.checkpoints``.
 
-A checkpoint is a folder ``<dir>/step-00001234/`` (the global step, so names sort in time
-order) written atomically, holding ``state.safetensors`` (G, D, G-EMA, both optimizers'
-state, RNG states, and mid-epoch position when written on Ctrl-C) and ``checkpoint.json``
-(epoch, step, history, optimizer param groups, configs). Optimizer state is flattened to
-tensors named ``opt_g.state.<param index>.<key>``; nothing is pickled.
+Networks: generator, discriminator and the generator's EMA, both Adam states and the
+GradScalers (used with fp16 on CUDA). Per process: the RNG streams (the loop's epoch order is
+the same on every process; torch's global stream, which draws latents and augmentations, is
+each process's own) and the loss sums of an unfinished epoch. When stopped mid-epoch, that
+epoch's order too, so a resumed fit takes the remaining batches in the same order. The
+fingerprint adds the model settings and a digest of the training images and labels.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from synthgen.atomic import staged_dir
-from synthgen.errors import UserError
+from synthgen import distributed
+from synthgen.config import ImageModelConfig, TrainConfig
+from synthgen.distributed import DistInfo
+from synthgen.models.checkpoints import (
+    Checkpoint,
+    CheckpointDir,
+    array_digest,
+    mine,
+    module_tensors,
+    optimizer_tensors,
+    per_rank,
+    restore_optimizer,
+    restore_rng,
+    rng_tensors,
+    run_settings,
+    under,
+)
 
-TENSORS = "state.safetensors"
-DOCUMENT = "checkpoint.json"
-PREFIX = "step-"
+if TYPE_CHECKING:
+    from synthgen.models.imaging.trainer import GanTrainer, Position
 
-
-def flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
-    state = optimizer.state_dict()
-    tensors = {}
-    for index, entry in state["state"].items():
-        for key, value in entry.items():
-            tensors[f"{prefix}.state.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous().clone()
-    return tensors, state["param_groups"]
-
-
-def restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer,
-                      tensors: Mapping[str, torch.Tensor], param_groups: list) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + ".state."):
-            index, key = name[len(prefix) + 7:].split(".", 1)
-            state.setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": param_groups})
+ORDER = "loop.order"
 
 
-def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+def run_fingerprint(images: torch.Tensor, labels: torch.Tensor, model: ImageModelConfig,
+                    train: TrainConfig, dist: DistInfo) -> dict[str, Any]:
+    """What must match for a checkpoint to continue this run exactly."""
+    return {
+        "model": model.model_dump(mode="json"),
+        **run_settings(train, dist),
+        "data": array_digest(images.detach().cpu().numpy(), labels.detach().cpu().numpy()),
+    }
 
 
-def take(prefix: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The entries under ``prefix.``, with the prefix removed (for ``load_state_dict``)."""
-    cut = len(prefix) + 1
-    return {k[cut:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+class TrainingCheckpoints:
+    """Saves and restores a ``GanTrainer``'s whole state through a ``CheckpointDir``.
 
+    ``save`` is called on every process (each one's RNG states and loss sums are gathered);
+    rank 0 writes, and nobody goes on until the checkpoint is on disk.
+    """
 
-def folder_name(step: int) -> str:
-    return f"{PREFIX}{step:08d}"
+    def __init__(self, store: CheckpointDir, trainer: GanTrainer):
+        self.store, self.trainer = store, trainer
 
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        t = self.trainer
+        return {"generator": t.g, "discriminator": t.d, "generator_ema": t.g_ema}
 
-def save_checkpoint(folder: Path, *, modules: Mapping[str, torch.nn.Module],
-                    optimizers: Mapping[str, torch.optim.Optimizer],
-                    extra: Mapping[str, torch.Tensor], info: Mapping[str, Any]) -> Path:
-    from safetensors.torch import save_file
+    def save(self, position: Position | None = None) -> Path | None:
+        """Write the trainer's state; ``position`` when stopping inside an epoch."""
+        t = self.trainer
+        local = rng_tensors(t.rng, t.dist.device)
+        if position is not None:
+            local |= {f"sums.{k}": v.detach().float().reshape(1) for k, v in position.sums.items()}
+        tensors = per_rank(local, t.dist)
+        path = None
+        if t.dist.is_main:
+            for name, module in self._networks().items():
+                tensors |= module_tensors(name, module)
+            flat_g, groups_g = optimizer_tensors("opt_g", t.opt_g)
+            flat_d, groups_d = optimizer_tensors("opt_d", t.opt_d)
+            doc: dict[str, Any] = {
+                "epoch": t.epoch,
+                "step": t.step,
+                "history": dict(t.history),
+                "param_groups": {"opt_g": groups_g, "opt_d": groups_d},
+                "scalers": {"g": t.scaler_g.state_dict(), "d": t.scaler_d.state_dict()},
+                "torch": torch.__version__,
+            }
+            if position is not None:
+                tensors[ORDER] = position.order.detach().cpu()
+                doc["position"] = {"next_index": position.next_index}
+            path = self.store.save(t.step, tensors | flat_g | flat_d, doc)
+        distributed.barrier()
+        return path
 
-    tensors: dict[str, torch.Tensor] = {k: v.detach().cpu().contiguous() for k, v in extra.items()}
-    groups = {}
-    for name, module in modules.items():
-        tensors.update(module_tensors(name, module))
-    for name, optimizer in optimizers.items():
-        flat, groups[name] = flatten_optimizer(name, optimizer)
-        tensors.update(flat)
-    with staged_dir(folder) as tmp:
-        save_file(tensors, str(tmp / TENSORS))
-        doc = {"param_groups": groups, **info}
-        (tmp / DOCUMENT).write_text(json.dumps(doc, indent=2, default=str))
-    return Path(folder)
+    def restore(self, saved: Checkpoint) -> None:
+        """Load ``saved`` into the trainer: it continues where that checkpoint stopped."""
+        from synthgen.models.imaging.trainer import Position
 
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete checkpoint in ``folder`` (staged leftovers are hidden, so skipped)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    found = sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and (p / DOCUMENT).is_file())
-    return found[-1] if found else None
-
-
-def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    folder = Path(folder)
-    try:
-        return load_file(str(folder / TENSORS)), json.loads((folder / DOCUMENT).read_text())
-    except (OSError, SafetensorError, json.JSONDecodeError) as e:
-        raise UserError(f"{folder}: unreadable checkpoint ({e}); delete it to start afresh") from None
+        t, tensors, doc = self.trainer, saved.tensors, saved.doc
+        for name, module in self._networks().items():
+            module.load_state_dict(under(name, tensors), strict=True)
+        restore_optimizer("opt_g", t.opt_g, tensors, doc["param_groups"]["opt_g"])
+        restore_optimizer("opt_d", t.opt_d, tensors, doc["param_groups"]["opt_d"])
+        t.scaler_g.load_state_dict(doc["scalers"]["g"])
+        t.scaler_d.load_state_dict(doc["scalers"]["d"])
+        own = mine(tensors, t.dist)
+        t.rng = torch.Generator()
+        restore_rng(t.rng, t.dist.device, own)
+        t.epoch, t.step = int(doc["epoch"]), int(doc["step"])
+        t.history = {k: [float(x) for x in v] for k, v in doc["history"].items()}
+        if "position" in doc:
+            sums = {k: v.reshape(()).to(t.device) for k, v in under("sums", own).items()}
+            t.position = Position(tensors[ORDER], int(doc["position"]["next_index"]), sums)

@@ -10,11 +10,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from synthgen import distributed
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
-from synthgen.models.imaging.checkpoint import latest_checkpoint, take
+from synthgen.models.checkpoints import open_checkpoints, under
+from synthgen.models.imaging.checkpoint import TrainingCheckpoints, run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.networks import build_generator
 from synthgen.models.imaging.trainer import GanTrainer, memory_format
@@ -55,25 +57,28 @@ class ImageSynthesizer(Synthesizer):
             resume: bool = False):
         """Train on ``data`` (the training split).
 
-        With ``checkpoint_dir``, the full training state is saved there every
-        ``train.checkpoint_every`` epochs and on Ctrl-C; ``resume=True`` continues from the
-        newest checkpoint there (a fresh start when there is none).
+        Checkpoints, ``resume``, Ctrl-C and torchrun behave as ``Synthesizer.fit`` describes;
+        resuming with other data or settings than the checkpoint's is refused in one line.
         """
         config, train = self._resolve_configs(data)
         classes = data.classes
         index = {label: i for i, label in enumerate(classes)}
-        configure_threads()
-        device = resolve_device(train.device)
-        generator = seed_everything(train.seed)
-        trainer = GanTrainer(config, train, len(classes), device=device,
-                             augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
-        checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-        latest = latest_checkpoint(checkpoint_dir) if (resume and checkpoint_dir) else None
-        if latest is not None:
-            trainer.restore(latest)
         labels = torch.tensor([index[label] for label in data.labels], dtype=torch.long)
+        configure_threads()
+        dist = distributed.setup(train.device)
+        store, saved = open_checkpoints(
+            checkpoint_dir, run_fingerprint(data.images, labels, config, train, dist), resume)
+        # The same seed everywhere: equal initial networks and the same epoch orders ...
+        generator = seed_everything(train.seed)
+        trainer = GanTrainer(config, train, len(classes), dist=dist,
+                             augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
+        if dist.distributed:  # ... then each process its own latents and augmentations
+            torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
+        checkpoints = None if store is None else TrainingCheckpoints(store, trainer)
+        if saved is not None:
+            checkpoints.restore(saved)
         history = trainer.run(data.images, labels, epochs=train.epochs, callback=callback,
-                              checkpoint_dir=checkpoint_dir, generator=generator)
+                              checkpoints=checkpoints, generator=generator)
         self.model_config_, self.train_config_ = config, train
         self.condition_ = condition or data.condition
         self.class_counts_ = data.class_counts()
@@ -81,7 +86,7 @@ class ImageSynthesizer(Synthesizer):
         self.reference_ = dict(data.reference, condition=self.condition_)
         self.transforms_ = list(data.transforms)
         self.generator_ = trainer.g_ema.eval()
-        self.device_ = device
+        self.device_ = dist.device
         return self
 
     def _resolve_configs(self, data: ImageDataset) -> tuple[ImageModelConfig, TrainConfig]:
@@ -150,7 +155,7 @@ class ImageSynthesizer(Synthesizer):
         self.transforms_ = list(metadata.get("transforms", []))
         self.device_ = resolve_device(train.device)
         generator = build_generator(config, len(self.class_counts_))
-        generator.load_state_dict(take("generator", tensors), strict=True)
+        generator.load_state_dict(under("generator", tensors), strict=True)
         self.generator_ = (generator.to(self.device_, memory_format=memory_format(config.spatial_dims))
                            .eval().requires_grad_(False))
         return self

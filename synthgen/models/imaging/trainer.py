@@ -3,6 +3,14 @@
 Checkpoints hold the whole state (weights, optimizers, RNGs, position in the epoch), so a
 resumed fit ends exactly where an uninterrupted one with the same seed would.
 
+Under torchrun (``synthgen.distributed``) G and D train inside DistributedDataParallel. Every
+process draws the same epoch order (the loop's generator is seeded alike) and takes its own
+slice of each batch, so an epoch is a partition of the data; latents and augmentations come
+from each process's own seeded stream. Each DDP wrapper runs one forward per backward: the
+discriminator's real+fake pass (R1's double backward included) and the generator's pass; the
+generator's no-grad fakes for D and D's scores in the G step go through the plain modules,
+whose gradients (D's are switched off there) never need averaging.
+
 The whole preprocessed data set is one tensor (on the training device when it is CUDA);
 batches are random index sets into it, so there is no DataLoader and no per-item Python.
 On CUDA the forward passes run under autocast (bf16 where supported, else fp16 with a
@@ -11,28 +19,19 @@ GradScaler); on CPU in fp32 eager, which measured fastest there (DESIGN.md secti
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import shutil
-import signal
 import sys
-import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
+from synthgen import distributed
 from synthgen.config import ImageModelConfig, TrainConfig
+from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
-from synthgen.models.imaging.checkpoint import (
-    PREFIX,
-    folder_name,
-    load_checkpoint,
-    restore_optimizer,
-    save_checkpoint,
-    take,
-)
+from synthgen.interrupt import stop_requests
+from synthgen.models.imaging.checkpoint import TrainingCheckpoints
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
@@ -41,30 +40,46 @@ from synthgen.models.imaging.networks import build_networks
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
 
 
+@dataclass
+class Position:
+    """Where an interrupted epoch stopped: its order, the next batch, this process's loss sums."""
+
+    order: torch.Tensor
+    next_index: int = 0
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
 class GanTrainer:
-    """Owns G, D, G-EMA and their optimizers; ``run`` trains for a number of epochs."""
+    """Owns G, D, G-EMA and their optimizers; ``run`` trains for a number of epochs.
+
+    ``dist`` says which process this is and its device (``DistInfo(device=...)`` for one
+    process). Build the trainer with the same global seed on every process: the networks
+    start equal, and DDP keeps them so.
+    """
 
     def __init__(self, config: ImageModelConfig, train: TrainConfig, num_classes: int, *,
-                 device: torch.device, augment: DiffAugment | None = None):
-        self.config, self.train, self.device = config, train, device
+                 dist: DistInfo, augment: DiffAugment | None = None):
+        self.config, self.train, self.dist, self.device = config, train, dist, dist.device
         self.augment = augment if (augment is not None and config.diffaug) else (lambda x: x)
         # channels_last: oneDNN's convolutions ran 2-4x faster with it on this CPU (bench_imaging).
         self.memory_format = memory_format(config.spatial_dims)
-        self.g, self.d = (net.to(device, memory_format=self.memory_format)
+        self.g, self.d = (net.to(self.device, memory_format=self.memory_format)
                           for net in build_networks(config, num_classes))
         self.g_ema = make_ema(self.g)
+        # What the loop calls for gradients that must be averaged: DDP wrappers under torchrun.
+        self.train_g, self.train_d = distributed.wrap(self.g, dist), distributed.wrap(self.d, dist)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.generator_lr, betas=BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.discriminator_lr, betas=BETAS)
-        self.amp_dtype = _amp_dtype(device)
+        self.amp_dtype = _amp_dtype(self.device)
         fp16 = self.amp_dtype == torch.float16
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
         # Loop state, all of it saved in checkpoints.
         self.step = 0
         self.epoch = 0
-        self.history: dict[str, list[float]] = collections.defaultdict(list)
-        self.rng: torch.Generator | None = None  # draws each epoch's order
-        self.position = None  # (order, next batch index, loss sums) inside an interrupted epoch
+        self.history: dict[str, list[float]] = {}
+        self.rng: torch.Generator | None = None  # draws each epoch's order (alike on all processes)
+        self.position: Position | None = None  # inside an interrupted epoch
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
@@ -83,7 +98,7 @@ class GanTrainer:
             # One D pass over real and fake together (a bigger batch runs faster); minibatch
             # statistics groups must divide the batch so that none mixes real and fake.
             images = self.augment(torch.cat([real, fake.to(real.dtype)]))
-            logits = self.d(images, torch.cat([y, y]), group=_group(len(y)))
+            logits = self.train_d(images, torch.cat([y, y]), group=_group(len(y)))
             logits_real, logits_fake = logits.float().chunk(2)
             loss = d_loss(self.config.loss, logits_real, logits_fake)
         out = {"loss_d": loss.detach(), "d_real": logits_real.detach().mean(),
@@ -104,7 +119,7 @@ class GanTrainer:
         y = torch.cat([y[:half], y[:half], y[2 * half:]])  # pairs of equal class for mode seeking
         z = self._latent(len(y))
         with self._autocast():
-            fake = self.g(z, y)
+            fake = self.train_g(z, y)
             logits = self.d(self.augment(fake), y, group=_group(len(y)))
             adversarial = g_loss(self.config.loss, logits.float())
             diversity = mode_seeking(fake.float(), z)
@@ -123,34 +138,39 @@ class GanTrainer:
         *,
         epochs: int,
         callback: Callable[[int, Mapping[str, float]], None] | None = None,
-        checkpoint_dir: Path | None = None,
+        checkpoints: TrainingCheckpoints | None = None,
         generator: torch.Generator | None = None,
     ) -> dict[str, list[float]]:
         """Train until ``epochs`` passes over ``images`` ``(N, 1, *spatial)`` (class ids ``labels``).
 
         A trainer restored from a checkpoint continues from where that checkpoint stopped.
-        On Ctrl-C the current step finishes, a checkpoint is written, and KeyboardInterrupt
-        propagates.
+        ``checkpoints`` saves every ``train.checkpoint_every`` epochs and on Ctrl-C / SIGTERM:
+        the current step finishes, a checkpoint is written, and KeyboardInterrupt propagates.
         """
         # --- data: one tensor, on the training device when that is a GPU
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
-        n = len(images)
-        batch = min(self.train.batch_size, n)
+        n, world, rank = len(images), self.dist.world_size, self.dist.rank
+        batch = min(self.train.batch_size, n)  # over all processes; each takes a slice
+        if batch // world < 2:
+            raise UserError(f"batch size {batch} leaves fewer than 2 images per process for "
+                            f"{world} processes: raise --batch-size or lower --nproc_per_node")
         steps = max(1, n // batch)
         if self.rng is None:
             self.rng = generator if generator is not None else torch.Generator().manual_seed(self.train.seed)
-        bar = tqdm(total=epochs, initial=self.epoch, desc="fit image GAN", unit="epoch",
-                   file=sys.stderr, disable=not self.train.progress, leave=False)
-        self.g.train()
-        self.d.train()
-        with _sigint_flag() as stop:
+        every = self.train.checkpoint_every if checkpoints is not None else 0
+        bar = tqdm(total=epochs, initial=self.epoch, desc="fit image GAN", unit="epoch", file=sys.stderr,
+                   disable=not (self.train.progress and self.dist.is_main), leave=False)
+        self.train_g.train()
+        self.train_d.train()
+        with stop_requests() as stop:
             for epoch in range(self.epoch + 1, epochs + 1):
                 # --- one pass in a random order (or the rest of an interrupted one)
-                order, first, sums = self.position or (torch.randperm(n, generator=self.rng), 0, {})
+                at = self.position or Position(torch.randperm(n, generator=self.rng))
                 self.position = None
-                for i in range(first, steps):
-                    idx = order[i * batch:(i + 1) * batch].to(self.device)
+                stopping = False
+                for i in range(at.next_index, steps):
+                    idx = at.order[i * batch:(i + 1) * batch][rank::world].to(self.device)
                     real, y = images[idx], labels[idx]
                     # --- a D step, then a G step on the same classes
                     losses = self.d_step(real, y) | self.g_step(y)
@@ -158,97 +178,32 @@ class GanTrainer:
                     update_ema(self.g_ema, self.g, self.config.ema_decay, self.step)
                     self.step += 1
                     for key, value in losses.items():
-                        sums[key] = sums.get(key, 0.0) + value
-                    if stop.requested:
-                        if checkpoint_dir is not None:
-                            self.save_checkpoint(checkpoint_dir, position=(order, i + 1, sums))
+                        at.sums[key] = at.sums.get(key, 0.0) + value
+                    # all processes agree on stopping, or DDP's next collective would hang
+                    stopping = distributed.any_process(stop.requested, self.dist)
+                    if stopping and i + 1 < steps:
+                        if checkpoints is not None:
+                            checkpoints.save(Position(at.order, i + 1, at.sums))
                         raise KeyboardInterrupt
-                # --- epoch end: record, report, checkpoint
+                # --- epoch end: mean over steps and processes, record, report, checkpoint
                 self.epoch = epoch
-                means = {key: float(total) / steps for key, total in sums.items()}
+                means = distributed.mean_over_processes(at.sums, steps, self.dist)
                 for key, value in means.items():
-                    self.history[key].append(value)
+                    self.history.setdefault(key, []).append(value)
                 bar.update(1)
                 bar.set_postfix(loss_d=f"{means['loss_d']:.3f}", loss_g=f"{means['loss_g']:.3f}")
                 if callback is not None:
                     callback(epoch, means)
-                every = self.train.checkpoint_every
-                if checkpoint_dir is not None and every and epoch % every == 0:
-                    self.save_checkpoint(checkpoint_dir)
+                if checkpoints is not None and (stopping or (every and epoch % every == 0)):
+                    checkpoints.save()
+                if stopping:
+                    raise KeyboardInterrupt
         bar.close()
+        # Each process's BatchNorm running statistics came from its own shards: take rank 0's,
+        # so every process holds (and rank 0 saves) one model.
+        distributed.broadcast_buffers(self.g, self.dist)
+        distributed.broadcast_buffers(self.g_ema, self.dist)
         return dict(self.history)
-
-    # -- checkpoints -------------------------------------------------------------------------------
-
-    def save_checkpoint(self, folder: Path, position=None) -> Path:
-        """Write the full state to ``folder/step-<step>/``; keep only the newest two there."""
-        extra = {"rng.torch": torch.get_rng_state(), "rng.loop": self.rng.get_state()}
-        if self.device.type == "cuda":
-            extra["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        info = {"epoch": self.epoch, "step": self.step, "history": dict(self.history),
-                "model": self.config.model_dump(mode="json"), "train": self.train.model_dump(mode="json"),
-                "scalers": {"g": self.scaler_g.state_dict(), "d": self.scaler_d.state_dict()}}
-        if position is not None:  # mid-epoch: where to pick up the interrupted pass
-            order, next_index, sums = position
-            extra["loop.order"] = order
-            info["position"] = {"next_index": next_index, "sums": {k: float(v) for k, v in sums.items()}}
-        path = save_checkpoint(
-            Path(folder) / folder_name(self.step),
-            modules={"generator": self.g, "discriminator": self.d, "generator_ema": self.g_ema},
-            optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d}, extra=extra, info=info,
-        )
-        for old in sorted(p for p in Path(folder).iterdir() if p.name.startswith(PREFIX))[:-2]:
-            shutil.rmtree(old, ignore_errors=True)
-        return path
-
-    def restore(self, folder: Path) -> None:
-        """Continue from a checkpoint written by ``save_checkpoint`` with the same settings."""
-        tensors, doc = load_checkpoint(folder)
-        if doc.get("model") != self.config.model_dump(mode="json"):
-            raise UserError(f"{folder}: checkpoint was trained with other model settings; "
-                            "use the same config, or delete the checkpoints to start afresh")
-        for name, module in (("generator", self.g), ("discriminator", self.d), ("generator_ema", self.g_ema)):
-            module.load_state_dict(take(name, tensors), strict=True)
-        restore_optimizer("opt_g", self.opt_g, tensors, doc["param_groups"]["opt_g"])
-        restore_optimizer("opt_d", self.opt_d, tensors, doc["param_groups"]["opt_d"])
-        self.scaler_g.load_state_dict(doc["scalers"]["g"])
-        self.scaler_d.load_state_dict(doc["scalers"]["d"])
-        torch.set_rng_state(tensors["rng.torch"])
-        self.rng = torch.Generator()
-        self.rng.set_state(tensors["rng.loop"])
-        if "rng.cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        self.epoch, self.step = int(doc["epoch"]), int(doc["step"])
-        self.history = collections.defaultdict(list, {k: list(v) for k, v in doc["history"].items()})
-        if "position" in doc:
-            pos = doc["position"]
-            sums = {k: torch.tensor(v) for k, v in pos["sums"].items()}
-            self.position = (tensors["loop.order"], int(pos["next_index"]), sums)
-
-
-class _Flag:
-    requested = False
-
-
-@contextlib.contextmanager
-def _sigint_flag():
-    """First Ctrl-C asks the loop to stop after the current step; a second one stops at once."""
-    flag = _Flag()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum, frame):
-        if flag.requested:
-            raise KeyboardInterrupt
-        flag.requested = True
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _group(batch: int, largest: int = 4) -> int:

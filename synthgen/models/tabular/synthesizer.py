@@ -25,7 +25,6 @@ from synthgen.models.tabular.trainer import (
     build_gan,
     distribute,
     make_generator,
-    rank_seed,
     train_gan,
 )
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
@@ -91,9 +90,9 @@ class TabularSynthesizer(Synthesizer):
         sampler = TrainingSampler(torch.from_numpy(classes).to(device), real.codes, coder)
         parts = build_gan(layout, coder, model, device)
         # Each process draws its own rows and dropout masks; rank 0 of one process keeps `seed`.
-        rng = torch.Generator(device).manual_seed(rank_seed(train.seed, dist.rank))
+        rng = torch.Generator(device).manual_seed(distributed.rank_seed(train.seed, dist.rank))
         if dist.distributed:
-            torch.manual_seed(rank_seed(train.seed, dist.rank))
+            torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
         checkpoints = None if store is None else TrainingCheckpoints(
             store, parts, rng, dist, extra={"encoder": encoder.to_dict(), "encoded": encoded}
         )

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -95,25 +94,10 @@ def build_gan(
 
 
 def distribute(parts: GanParts, dist: DistInfo) -> GanParts:
-    """Wrap both networks in DistributedDataParallel when several processes train.
-
-    DDP broadcasts rank 0's weights at construction and averages gradients in every backward,
-    so all processes hold the same networks throughout.
-    """
-    if not dist.distributed:
-        return parts
-    from torch.nn.parallel import DistributedDataParallel
-
-    ids = [dist.device.index] if dist.device.type == "cuda" else None
-    parts.train_generator = DistributedDataParallel(parts.generator, device_ids=ids)
-    parts.train_critic = DistributedDataParallel(parts.critic, device_ids=ids)
+    """Wrap both networks for DistributedDataParallel when several processes train."""
+    parts.train_generator = distributed.wrap(parts.generator, dist)
+    parts.train_critic = distributed.wrap(parts.critic, dist)
     return parts
-
-
-def rank_seed(seed: int, rank: int) -> int:
-    """The seed of a process's random stream: rank 0 keeps ``seed`` (one process is unchanged),
-    the others get independent streams derived from (seed, rank)."""
-    return seed if rank == 0 else int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
 
 
 def batch_size_for(train: TrainConfig, model: TabularModelConfig, world_size: int = 1) -> int:
@@ -171,7 +155,7 @@ def train_gan(
                     save(progress)
                     raise KeyboardInterrupt
             # --- epoch end: mean over steps and processes, record, checkpoint, report ---
-            means = _epoch_means(progress.totals, steps, dist)
+            means = distributed.mean_over_processes(progress.totals, steps, dist)
             progress.epoch, progress.step, progress.totals = epoch, 0, {}
             for name, value in means.items():
                 progress.history.setdefault(name, []).append(value)
@@ -185,14 +169,6 @@ def train_gan(
     distributed.broadcast_buffers(parts.generator, dist)  # the BatchNorm statistics rank 0 saves
     parts.generator.eval()
     return progress.history
-
-
-def _epoch_means(totals: dict[str, torch.Tensor], steps: int, dist: DistInfo) -> dict[str, float]:
-    """Each loss's mean over the epoch's steps on all processes (one collective per epoch)."""
-    names = list(totals)
-    summed = distributed.all_reduce_sum(torch.stack([totals[n] for n in names]), dist)
-    count = steps * dist.world_size
-    return {name: float(value) / count for name, value in zip(names, summed.tolist())}
 
 
 class _Step:
