@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from synthgen.config import ImageModelConfig, TrainConfig
-from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError, UserError
-from synthgen.models.artifact import load_model, write_model
 from synthgen.distributed import DistInfo
+from synthgen.models.artifact import load_model, write_model
 from synthgen.models.checkpoints import CheckpointDir, restore_optimizer
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.models.imaging.trainer import GanTrainer
+from tiny_images import tiny_dataset
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,22 +31,6 @@ def _one_thread():
     yield
     module.configure_threads = original
     torch.set_num_threads(before)
-
-
-def tiny_dataset(dims: int = 2, size: int = 16, n: int = 24) -> ImageDataset:
-    """Bright disc (class "a", 2/3 of items) or bright square ("b") on -1 background."""
-    grid = torch.stack(torch.meshgrid(*[torch.linspace(-1, 1, size)] * dims, indexing="ij"))
-    disc = (grid**2).sum(0) < 0.4
-    square = (grid.abs() < 0.5).all(0)
-    labels = ["a" if i % 3 else "b" for i in range(n)]
-    images = torch.stack([torch.where(disc if lab == "a" else square, 0.8, -1.0) for lab in labels])
-    images = (images + 0.05 * torch.randn_like(images)).clamp(-1, 1).unsqueeze(1)
-    reference = {"source_format": "nifti", "spatial_dims": dims, "affine": np.eye(4).tolist(),
-                 "dtype": "float32", "intensity": {"global": [0.0, 1.0], "per_class": {}}}
-    ids = [f"v{i}" for i in range(n)]
-    return ImageDataset(images=images, labels=labels, patient_ids=ids, item_ids=ids,
-                        source_format="nifti", spatial_dims=dims, condition="shape",
-                        reference=reference, transforms=[{"name": "Test", "args": {}}])
 
 
 def tiny_synth(dims=2, size=16, epochs=2, **train):

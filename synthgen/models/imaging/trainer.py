@@ -192,10 +192,10 @@ class GanTrainer:
                     self.history.setdefault(key, []).append(value)
                 bar.update(1)
                 bar.set_postfix(loss_d=f"{means['loss_d']:.3f}", loss_g=f"{means['loss_g']:.3f}")
+                if checkpoints is not None and (stopping or (every and epoch % every == 0)):
+                    checkpoints.save()  # before the callback: what it reports is on disk
                 if callback is not None:
                     callback(epoch, means)
-                if checkpoints is not None and (stopping or (every and epoch % every == 0)):
-                    checkpoints.save()
                 if stopping:
                     raise KeyboardInterrupt
         bar.close()

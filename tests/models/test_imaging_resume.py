@@ -1,0 +1,109 @@
+"""Image GAN checkpoints survive a real process dying: kill -9, or SIGINT while it trains.
+
+A child process fits the tiny 2D set with a checkpoint every epoch; it is killed (or asked to
+stop) mid-fit, and the fit resumed here must end bit for bit where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from synthgen.config import ImageModelConfig, TrainConfig
+from synthgen.models.imaging.synthesizer import ImageSynthesizer
+from tiny_images import tiny_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCHS = 5
+
+
+def data():
+    torch.manual_seed(0)  # the dataset's noise: the same in the child and here
+    return tiny_dataset(n=24)
+
+
+def fit(folder=None, resume=False, callback=None) -> ImageSynthesizer:
+    model = ImageModelConfig(spatial_dims=2, image_size=16, latent_dim=8, base_channels=4, r1_gamma=1.0)
+    train = TrainConfig(epochs=EPOCHS, batch_size=8, seed=11, progress=False, device="cpu", checkpoint_every=1)
+    return ImageSynthesizer(model, train).fit(data(), callback=callback, checkpoint_dir=folder, resume=resume)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted() -> ImageSynthesizer:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield fit()
+    torch.set_num_threads(before)
+
+
+def assert_same_state(a: ImageSynthesizer, b: ImageSynthesizer) -> None:
+    assert a.history_ == b.history_
+    for (name, x), y in zip(a.generator_.state_dict().items(), b.generator_.state_dict().values()):
+        assert torch.equal(x, y), name
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{tests!r}, {models!r}]
+    from test_imaging_resume import fit
+
+    def report(epoch, _):
+        print("epoch", epoch, flush=True)
+        time.sleep(0.3)  # slow enough for the parent to act while training goes on
+
+    fit({folder!r}, callback=report)
+    """
+)
+
+
+def start_fit(folder: Path) -> subprocess.Popen:
+    here = Path(__file__).parent
+    code = CHILD.format(tests=str(here.parent), models=str(here), folder=str(folder))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SYNTHGEN_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def wait_for_epoch(child: subprocess.Popen, epoch: int) -> None:
+    for line in child.stdout:
+        if line.split() == ["epoch", str(epoch)]:
+            return
+    raise AssertionError(f"the fit ended before epoch {epoch}: {child.stderr.read()[-2000:]}")
+
+
+def checkpoints(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupted):
+    child = start_fit(tmp_path)
+    try:
+        wait_for_epoch(child, 2)  # epoch 2's checkpoint is on disk before the callback runs
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert "step-00000006" in checkpoints(tmp_path)  # 3 steps an epoch
+    assert_same_state(fit(tmp_path, resume=True), uninterrupted)
+
+
+def test_sigint_to_a_running_fit_saves_a_checkpoint_and_exits(tmp_path, uninterrupted):
+    child = start_fit(tmp_path)
+    try:
+        wait_for_epoch(child, 1)
+        child.send_signal(signal.SIGINT)  # during the callback's sleep: caught at the next step
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    assert "stopping after this step to save a checkpoint" in err
+    assert checkpoints(tmp_path) == ["step-00000003", "step-00000004"]  # epoch 1, then 1 step more
+    assert_same_state(fit(tmp_path, resume=True), uninterrupted)
