@@ -225,13 +225,22 @@ def run(pipeline, tracking_uri, no_tracking, dry_run) -> None:
         resolved = config.model_copy(update={"fit": workflow.resolve_fit_config(config.fit)})
         click.echo(yaml.safe_dump(resolved.model_dump(mode="json"), sort_keys=False), nl=False)
         return
-    result = workflow.run_pipeline(config)
-    click.echo(f"model: {result.fit.run_dir}")
-    click.echo(f"samples: {result.sample.path}")
-    for verdict in result.evaluate.result.verdicts.items():
-        click.echo("%s: %s" % verdict)
-    for kind, path in result.evaluate.files.items():
-        click.echo(f"{kind}: {path}")
+    from synthgen import distributed
+
+    try:
+        result = workflow.run_pipeline(config)
+        # Under torchrun only the main process gets a result (the others only trained): one
+        # summary for the whole job. Not is_main_process(): run_pipeline has left the process
+        # group by now, so that would be true on every rank.
+        if result is not None:
+            click.echo(f"model: {result.fit.run_dir}")
+            click.echo(f"samples: {result.sample.path}")
+            for verdict in result.evaluate.result.verdicts.items():
+                click.echo("%s: %s" % verdict)
+            for kind, path in result.evaluate.files.items():
+                click.echo(f"{kind}: {path}")
+    finally:
+        distributed.cleanup()  # a no-op when run_pipeline left the group already
 
 
 # ----------------------------------------------------------------------------------------------

@@ -436,15 +436,37 @@ class PipelineResult:
     evaluate: EvaluateResult
 
 
-def run_pipeline(config: PipelineConfig) -> PipelineResult:
+def run_pipeline(config: PipelineConfig) -> PipelineResult | None:
+    """Fit, sample and evaluate under one parent MLflow run (``synthgen run pipeline.yaml``).
+
+    Without ``torchrun`` this always returns a ``PipelineResult``. Under ``torchrun`` every
+    process takes part in training, but only the main one opens the parent run, logs, samples
+    and evaluates; the others return ``None`` as soon as ``fit`` is done. Nothing after
+    training is collective, so all processes leave the process group together right then:
+    the main one's sampling and evaluation are not bound by a collective's timeout (NCCL's
+    watchdog aborts a wait after 10 minutes) while the others wait for it to finish.
+    """
+    import contextlib
+
+    from synthgen import distributed
+
     fit_config = resolve_fit_config(config.fit)
-    tracker = _tracker(fit_config.tracking)
-    tracker.check_reachable()
+    dist = distributed.setup(fit_config.train.device)
+    if dist.distributed:  # the parent run and the model folder carry rank 0's time-stamped name
+        name = distributed.broadcast_str(fit_config.name)
+        fit_config = fit_config.model_copy(update={"name": name})
+    tracker = _tracker(fit_config.tracking if dist.is_main else TrackingConfig(enabled=False))
     experiment = experiment_name(fit_config.tracking, fit_config.data.path)
-    with tracker.start_run(f"{fit_config.name}-pipeline", experiment=experiment, run_type="pipeline") as parent:
-        parent_id = getattr(parent, "run_id", None)
-        tracker.log_params({"pipeline": config.model_dump(mode="json")})
+    with contextlib.ExitStack() as parent_run:
+        parent_id = _start_pipeline_run(
+            parent_run, tracker, f"{fit_config.name}-pipeline", experiment,
+            {"pipeline": config.model_dump(mode="json")}, dist,
+        )
         fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)
+        if dist.distributed:
+            distributed.cleanup()
+        if not dist.is_main:
+            return None
         sampled = sample(fitted.run_dir, config.sample, parent_run_id=parent_id, tracker=tracker)
         report_dir = config.report_dir or Path("reports") / fit_config.name
         evaluated = evaluate(
@@ -452,3 +474,28 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
             parent_run_id=parent_id, tracker=tracker,
         )
     return PipelineResult(fitted, sampled, evaluated)
+
+
+def _start_pipeline_run(
+    stack, tracker, name: str, experiment: str, params: Mapping[str, Any], dist
+) -> str | None:
+    """Open the parent run (on ``stack``), log its params; every process learns if that worked.
+
+    Only the main process talks to MLflow. If it cannot, the others must not go on into
+    training's first collective and wait there for a partner that has left (for 30 minutes
+    on gloo): all processes fail together, in seconds.
+    """
+    from synthgen import distributed
+
+    parent, error = None, None
+    try:
+        tracker.check_reachable()
+        parent = stack.enter_context(tracker.start_run(name, experiment=experiment, run_type="pipeline"))
+        tracker.log_params(params)
+    except Exception as e:
+        error = e
+    if distributed.any_process(error is not None, dist):
+        raise error or TrackingError(
+            "the main process could not start the pipeline's MLflow run (see its error)"
+        )
+    return getattr(parent, "run_id", None)
