@@ -141,7 +141,7 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
     # -- tracking: fail fast on an unreachable server, not after training
     if tracker is None:
         tracker = _tracker(config.tracking) if dist.is_main else _tracker(TrackingConfig(enabled=False))
-    tracker.check_reachable()
+    _together(tracker.check_reachable, dist, "the main process could not reach MLflow (see its error)")
     experiment = experiment_name(config.tracking, data_path)
     run_dir = Path(config.runs_dir) / config.name
     checkpoints = checkpoint_dir(config.runs_dir, config.name)
@@ -479,23 +479,31 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult | None:
 def _start_pipeline_run(
     stack, tracker, name: str, experiment: str, params: Mapping[str, Any], dist
 ) -> str | None:
-    """Open the parent run (on ``stack``), log its params; every process learns if that worked.
+    """Open the parent run (on ``stack``) and log its params; every process learns if that worked."""
+    opened = []
+
+    def start() -> None:
+        tracker.check_reachable()
+        opened.append(stack.enter_context(tracker.start_run(name, experiment=experiment, run_type="pipeline")))
+        tracker.log_params(params)
+
+    _together(start, dist, "the main process could not start the pipeline's MLflow run (see its error)")
+    return getattr(opened[0], "run_id", None) if opened else None
+
+
+def _together(action: Callable[[], object], dist, failed_elsewhere: str) -> None:
+    """Run ``action``; if it fails on any process, every process raises (all must call this).
 
     Only the main process talks to MLflow. If it cannot, the others must not go on into
-    training's first collective and wait there for a partner that has left (for 30 minutes
-    on gloo): all processes fail together, in seconds.
+    training's first collective and wait there for a partner that has left (30 minutes on
+    gloo): all processes fail together, in seconds. One process: ``action``'s own error.
     """
     from synthgen import distributed
 
-    parent, error = None, None
+    error = None
     try:
-        tracker.check_reachable()
-        parent = stack.enter_context(tracker.start_run(name, experiment=experiment, run_type="pipeline"))
-        tracker.log_params(params)
-    except Exception as e:
+        action()
+    except Exception as e:  # re-raised below, on this process as it was
         error = e
     if distributed.any_process(error is not None, dist):
-        raise error or TrackingError(
-            "the main process could not start the pipeline's MLflow run (see its error)"
-        )
-    return getattr(parent, "run_id", None)
+        raise error or TrackingError(failed_elsewhere)

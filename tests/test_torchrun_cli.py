@@ -147,21 +147,60 @@ def test_fit_under_torchrun_logs_and_writes_one_model(tmp_path, table):
     assert (tmp_path / "runs" / NAME / "model.json").is_file()
 
 
-def test_run_under_torchrun_fails_fast_on_every_rank_when_mlflow_is_unreachable(tmp_path, table):
-    """Rank 0 cannot start the parent run: rank 1 must not wait for it in training's first
-    collective (30 minutes on gloo) but fail with it, before anything is trained or written."""
+def test_image_fit_under_torchrun_writes_one_model_that_samples(tmp_path):
+    """The image GAN through the CLI under torchrun: 2D .npz in, one model folder out."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:16, :16]
+    disc = (yy - 7.5) ** 2 + (xx - 7.5) ** 2 < 25
+    labels = np.array([0, 0, 1] * 8, dtype=np.uint8)  # 24 images, 2:1
+    images = np.stack([np.where(disc if k else ~disc, 200, 30) + rng.integers(0, 20, (16, 16)) for k in labels])
+    np.savez(tmp_path / "scans.npz", train_images=images.astype(np.uint8), train_labels=labels[:, None])
+    config = tmp_path / "fit.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": {"kind": "image", "spatial_dims": 2, "image_size": 16, "latent_dim": 8, "base_channels": 4},
+        "train": {"epochs": 2, "batch_size": 8, "seed": 0, "device": "cpu", "progress": False,
+                  "checkpoint_every": 1},
+        "split": {"holdout": 0.2, "test": 0.2, "seed": 0},
+    }))
+
+    done = torchrun("fit", "--data", tmp_path / "scans.npz", "--condition", "label", "--config", config,
+                    "--name", NAME, "--runs-dir", tmp_path / "runs", "--no-tracking", cwd=tmp_path)
+
+    assert done.stdout.count("model: ") == 1, done.stdout
+    assert model_folders(tmp_path / "runs") == ["latest", NAME]
+    from synthgen.models.artifact import load_model
+
+    synth, _ = load_model(tmp_path / "runs" / NAME)
+    assert synth.model_config_.image_size == 16 and len(synth.history_["loss_d"]) == 2
+    out = synth.generate({"0": 3, "1": 3}, seed=0)
+    assert out.images.shape == (6, 1, 16, 16) and np.isfinite(out.images).all()
+
+
+@pytest.mark.parametrize("command", ["run", "fit"])
+def test_torchrun_fails_fast_on_every_rank_when_mlflow_is_unreachable(tmp_path, table, command):
+    """Rank 0 cannot reach MLflow: rank 1 must not wait for it in training's first collective
+    (30 minutes on gloo) but fail with it, before anything is trained or written."""
     from mlflow_server import free_port
 
     uri = f"http://127.0.0.1:{free_port()}"
-    pipeline = {"fit": {"name": NAME, "runs_dir": str(tmp_path / "runs"),
-                        "data": {"path": str(table), "condition": "diagnosis"}, **FIT}}
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(pipeline))
+    if command == "run":
+        pipeline = {"fit": {"name": NAME, "runs_dir": str(tmp_path / "runs"),
+                            "data": {"path": str(table), "condition": "diagnosis"}, **FIT}}
+        path = tmp_path / "pipeline.yaml"
+        path.write_text(yaml.safe_dump(pipeline))
+        args = ["run", path]
+        elsewhere = "error: the main process could not start the pipeline's MLflow run"
+    else:
+        config = tmp_path / "fit.yaml"
+        config.write_text(yaml.safe_dump(FIT))
+        args = ["fit", "--data", table, "--condition", "diagnosis", "--config", config,
+                "--name", NAME, "--runs-dir", tmp_path / "runs"]
+        elsewhere = "error: the main process could not reach MLflow"
 
-    done = torchrun("run", path, "--tracking-uri", uri, cwd=tmp_path, timeout=120, check=False)
+    done = torchrun(*args, "--tracking-uri", uri, cwd=tmp_path, timeout=120, check=False)
 
     assert done.returncode != 0
     assert f"error: MLflow tracking server at {uri} is not reachable" in done.stderr, done.stderr[-3000:]
-    assert "error: the main process could not start the pipeline's MLflow run" in done.stderr, done.stderr[-3000:]
+    assert elsewhere in done.stderr, done.stderr[-3000:]
     assert "model: " not in done.stdout
     assert not (tmp_path / "runs").exists()
