@@ -15,7 +15,6 @@ import yaml
 
 from synthgen.config import (
     ColumnKind,
-    ConfigError,
     EvalConfig,
     FitConfig,
     PipelineConfig,
