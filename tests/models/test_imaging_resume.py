@@ -35,12 +35,22 @@ def fit(folder=None, resume=False, callback=None) -> ImageSynthesizer:
     return ImageSynthesizer(model, train).fit(data(), callback=callback, checkpoint_dir=folder, resume=resume)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One thread here as in the child (SYNTHGEN_THREADS, which fit honours): bit-identical sums."""
+    before, setting = torch.get_num_threads(), os.environ.get("SYNTHGEN_THREADS")
+    os.environ["SYNTHGEN_THREADS"] = "1"
+    yield
+    if setting is None:
+        del os.environ["SYNTHGEN_THREADS"]
+    else:
+        os.environ["SYNTHGEN_THREADS"] = setting
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted() -> ImageSynthesizer:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield fit()
-    torch.set_num_threads(before)
+    return fit()
 
 
 def assert_same_state(a: ImageSynthesizer, b: ImageSynthesizer) -> None:
