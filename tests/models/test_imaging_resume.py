@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,8 @@ import torch
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from tiny_images import tiny_dataset
+from training_child import start_fit, wait_for_epoch
 
-REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 5
 
 
@@ -59,34 +57,8 @@ def assert_same_state(a: ImageSynthesizer, b: ImageSynthesizer) -> None:
         assert torch.equal(x, y), name
 
 
-CHILD = textwrap.dedent(
-    """
-    import sys, time
-    sys.path[:0] = [{tests!r}, {models!r}]
-    from test_imaging_resume import fit
-
-    def report(epoch, _):
-        print("epoch", epoch, flush=True)
-        time.sleep(0.3)  # slow enough for the parent to act while training goes on
-
-    fit({folder!r}, callback=report)
-    """
-)
-
-
-def start_fit(folder: Path) -> subprocess.Popen:
-    here = Path(__file__).parent
-    code = CHILD.format(tests=str(here.parent), models=str(here), folder=str(folder))
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SYNTHGEN_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-
-
-def wait_for_epoch(child: subprocess.Popen, epoch: int) -> None:
-    for line in child.stdout:
-        if line.split() == ["epoch", str(epoch)]:
-            return
-    raise AssertionError(f"the fit ended before epoch {epoch}: {child.stderr.read()[-2000:]}")
+def start_child(folder: Path) -> subprocess.Popen:
+    return start_fit(__file__, (str(folder),))
 
 
 def checkpoints(folder: Path) -> list[str]:
@@ -94,7 +66,7 @@ def checkpoints(folder: Path) -> list[str]:
 
 
 def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupted):
-    child = start_fit(tmp_path)
+    child = start_child(tmp_path)
     try:
         wait_for_epoch(child, 2)  # epoch 2's checkpoint is on disk before the callback runs
     finally:
@@ -106,7 +78,7 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupt
 
 
 def test_sigint_to_a_running_fit_saves_a_checkpoint_and_exits(tmp_path, uninterrupted):
-    child = start_fit(tmp_path)
+    child = start_child(tmp_path)
     try:
         wait_for_epoch(child, 1)
         child.send_signal(signal.SIGINT)  # during the callback's sleep: caught at the next step

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +21,8 @@ from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.errors import UserError
 from synthgen.models.checkpoints import TENSORS
 from synthgen.models.tabular.synthesizer import TabularSynthesizer
+from training_child import start_fit, wait_for_epoch
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = TabularModelConfig(embedding_dim=8, generator_dims=[16, 16], discriminator_dims=[16], pac=4, max_modes=3)
 COUNTS = {"benign": 7, "malignant": 9}
 
@@ -132,40 +130,12 @@ def test_resume_without_a_checkpoint_starts_afresh(tmp_path, uninterrupted):
 
 # -- real processes ----------------------------------------------------------------------------
 
-CHILD = textwrap.dedent(
-    """
-    import sys, time
-    sys.path.insert(0, {tests!r})
-    import torch
-    from test_tabular_resume import fit
-
-    torch.set_num_threads(1)
-
-    def report(epoch, _):
-        print("epoch", epoch, flush=True)
-        time.sleep(0.3)  # slow enough for the parent to act while training goes on
-
-    fit(6, {folder!r}, callback=report)
-    """
-)
-
-
-def start_fit(folder: Path) -> subprocess.Popen:
-    code = CHILD.format(tests=str(Path(__file__).parent), folder=str(folder))
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SYNTHGEN_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-
-
-def wait_for_epoch(child: subprocess.Popen, epoch: int) -> None:
-    for line in child.stdout:
-        if line.split() == ["epoch", str(epoch)]:
-            return
-    raise AssertionError(f"the fit ended before epoch {epoch}: {child.stderr.read()[-2000:]}")
+def start_child(folder: Path) -> subprocess.Popen:
+    return start_fit(__file__, (6, str(folder)))
 
 
 def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupted):
-    child = start_fit(tmp_path)
+    child = start_child(tmp_path)
     try:
         wait_for_epoch(child, 2)  # epoch 2's checkpoint is written before the callback runs
     finally:
@@ -177,7 +147,7 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupt
 
 
 def test_sigint_to_a_running_fit_saves_a_checkpoint_and_exits(tmp_path, uninterrupted):
-    child = start_fit(tmp_path)
+    child = start_child(tmp_path)
     try:
         wait_for_epoch(child, 1)
         child.send_signal(signal.SIGINT)  # during the callback's sleep: caught at the next step

@@ -1,0 +1,45 @@
+"""A fit in a child process that prints each finished epoch, for kill -9 and SIGINT tests.
+
+``start_fit(test_file, args)`` runs ``fit(*args, callback=report)`` from that test module in
+a fresh interpreter, on one thread (as the parent's fits must be, for bit-identical sums).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = {paths!r}
+    from {module} import fit
+
+    def report(epoch, _):
+        print("epoch", epoch, flush=True)
+        time.sleep(0.3)  # slow enough for the parent to act while training goes on
+
+    fit(*{args!r}, callback=report)
+    """
+)
+
+
+def start_fit(test_file: str | Path, args: tuple) -> subprocess.Popen:
+    test_file = Path(test_file)
+    paths = [str(Path(__file__).parent), str(test_file.parent)]
+    code = CHILD.format(paths=paths, module=test_file.stem, args=tuple(args))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SYNTHGEN_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def wait_for_epoch(child: subprocess.Popen, epoch: int) -> None:
+    for line in child.stdout:
+        if line.split() == ["epoch", str(epoch)]:
+            return
+    raise AssertionError(f"the fit ended before epoch {epoch}: {child.stderr.read()[-2000:]}")
