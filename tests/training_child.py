@@ -7,6 +7,7 @@ a fresh interpreter, on one thread (as the parent's fits must be, for bit-identi
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -43,3 +44,24 @@ def wait_for_epoch(child: subprocess.Popen, epoch: int) -> None:
         if line.split() == ["epoch", str(epoch)]:
             return
     raise AssertionError(f"the fit ended before epoch {epoch}: {child.stderr.read()[-2000:]}")
+
+
+def kill_after_epoch(child: subprocess.Popen, epoch: int) -> int:
+    """``kill -9`` the child once it reports ``epoch``; its exit status."""
+    try:
+        wait_for_epoch(child, epoch)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    return child.returncode
+
+
+def interrupt_after_epoch(child: subprocess.Popen, epoch: int) -> tuple[int, str]:
+    """Ctrl-C (SIGINT) the child during its report of ``epoch``; its exit status and stderr."""
+    try:
+        wait_for_epoch(child, epoch)
+        child.send_signal(signal.SIGINT)  # during the report's sleep: caught at the next step
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    return child.returncode, err

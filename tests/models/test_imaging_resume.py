@@ -17,7 +17,7 @@ import torch
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from tiny_images import tiny_dataset
-from training_child import start_fit, wait_for_epoch
+from training_child import interrupt_after_epoch, kill_after_epoch, start_fit
 
 EPOCHS = 5
 
@@ -66,26 +66,15 @@ def checkpoints(folder: Path) -> list[str]:
 
 
 def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupted):
-    child = start_child(tmp_path)
-    try:
-        wait_for_epoch(child, 2)  # epoch 2's checkpoint is on disk before the callback runs
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    # epoch 2's checkpoint is on disk before the callback runs
+    assert kill_after_epoch(start_child(tmp_path), 2) == -signal.SIGKILL
     assert "step-00000006" in checkpoints(tmp_path)  # 3 steps an epoch
     assert_same_state(fit(tmp_path, resume=True), uninterrupted)
 
 
 def test_sigint_to_a_running_fit_saves_a_checkpoint_and_exits(tmp_path, uninterrupted):
-    child = start_child(tmp_path)
-    try:
-        wait_for_epoch(child, 1)
-        child.send_signal(signal.SIGINT)  # during the callback's sleep: caught at the next step
-        _, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    status, err = interrupt_after_epoch(start_child(tmp_path), 1)
+    assert status != 0 and "KeyboardInterrupt" in err
     assert "stopping after this step to save a checkpoint" in err
     assert checkpoints(tmp_path) == ["step-00000003", "step-00000004"]  # epoch 1, then 1 step more
     assert_same_state(fit(tmp_path, resume=True), uninterrupted)

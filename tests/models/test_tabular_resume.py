@@ -21,7 +21,7 @@ from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.errors import UserError
 from synthgen.models.checkpoints import TENSORS
 from synthgen.models.tabular.synthesizer import TabularSynthesizer
-from training_child import start_fit, wait_for_epoch
+from training_child import interrupt_after_epoch, kill_after_epoch, start_fit
 
 TINY = TabularModelConfig(embedding_dim=8, generator_dims=[16, 16], discriminator_dims=[16], pac=4, max_modes=3)
 COUNTS = {"benign": 7, "malignant": 9}
@@ -135,26 +135,15 @@ def start_child(folder: Path) -> subprocess.Popen:
 
 
 def test_kill_9_then_resume_ends_like_an_uninterrupted_fit(tmp_path, uninterrupted):
-    child = start_child(tmp_path)
-    try:
-        wait_for_epoch(child, 2)  # epoch 2's checkpoint is written before the callback runs
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    # epoch 2's checkpoint is written before the callback runs
+    assert kill_after_epoch(start_child(tmp_path), 2) == -signal.SIGKILL
     assert "step-00000008" in checkpoints(tmp_path)
     assert_same_state(fit(6, tmp_path, resume=True), uninterrupted)
 
 
 def test_sigint_to_a_running_fit_saves_a_checkpoint_and_exits(tmp_path, uninterrupted):
-    child = start_child(tmp_path)
-    try:
-        wait_for_epoch(child, 1)
-        child.send_signal(signal.SIGINT)  # during the callback's sleep: caught at the next step
-        _, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    status, err = interrupt_after_epoch(start_child(tmp_path), 1)
+    assert status != 0 and "KeyboardInterrupt" in err
     assert "stopping after this step to save a checkpoint" in err
     assert checkpoints(tmp_path) == ["step-00000005"]  # epoch 1 (4 steps) + 1 step
     assert_same_state(fit(6, tmp_path, resume=True), uninterrupted)
