@@ -47,3 +47,9 @@ def configure_threads() -> int:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
+
+
+def progress_disabled(wanted: bool) -> bool | None:
+    """tqdm's ``disable``: off when not wanted, else shown only on a terminal (tqdm's ``None``),
+    so logs and captured stderr get no carriage-return residue before an error line."""
+    return None if wanted else True

@@ -19,6 +19,7 @@ from typing import Any
 from synthgen.errors import ModelFileError
 from synthgen.models.base import Synthesizer
 from synthgen.models.registry import synthesizer_class
+from synthgen.models.tensor_files import save_tensors
 
 FORMAT = "synthgen-model"
 FORMAT_VERSION = 1
@@ -46,12 +47,10 @@ def sha256_file(path: Path) -> str:
 
 def write_model(folder: Path, synth: Synthesizer, extra: Mapping[str, Any] | None = None) -> Path:
     """Write weights and document into ``folder`` (normally a staged temporary folder)."""
-    from safetensors.torch import save_file
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in synth.state_tensors().items()}
-    save_file(tensors, str(folder / WEIGHTS))
+    save_tensors(tensors, folder / WEIGHTS)
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -37,6 +37,7 @@ from synthgen.atomic import staged_dir
 from synthgen.config import TrainConfig
 from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
+from synthgen.models.tensor_files import save_tensors
 
 FORMAT = 1
 TENSORS = "state.safetensors"
@@ -194,11 +195,9 @@ class CheckpointDir:
         self.fingerprint = dict(fingerprint)
 
     def save(self, step: int, tensors: Mapping[str, torch.Tensor], doc: Mapping[str, Any]) -> Path:
-        from safetensors.torch import save_file
-
         path = self.folder / f"step-{step:08d}"
         with staged_dir(path) as tmp:
-            save_file(dict(tensors), str(tmp / TENSORS))
+            save_tensors(tensors, tmp / TENSORS)
             document = {"format": FORMAT, "fingerprint": self.fingerprint, **doc}
             (tmp / DOCUMENT).write_text(json.dumps(document, indent=1))
         self._prune()

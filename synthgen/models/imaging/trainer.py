@@ -36,6 +36,7 @@ from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
+from synthgen.runtime import progress_disabled
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
 
@@ -159,8 +160,9 @@ class GanTrainer:
         if self.rng is None:
             self.rng = generator if generator is not None else torch.Generator().manual_seed(self.train.seed)
         every = self.train.checkpoint_every if checkpoints is not None else 0
-        bar = tqdm(total=epochs, initial=self.epoch, desc="fit image GAN", unit="epoch", file=sys.stderr,
-                   disable=not (self.train.progress and self.dist.is_main), leave=False)
+        bar = tqdm(total=epochs, initial=self.epoch, desc="fit image GAN", unit="epoch",
+                   file=sys.stderr, leave=False,
+                   disable=progress_disabled(self.train.progress and self.dist.is_main))
         self.train_g.train()
         self.train_d.train()
         with stop_requests() as stop:

@@ -27,6 +27,7 @@ from synthgen.models.base import TrainCallback
 from synthgen.models.tabular.networks import Discriminator, Generator, gradient_penalty
 from synthgen.models.tabular.sampler import ConditionCoder, Conditions, TrainingSampler
 from synthgen.models.tabular.spans import SpanLayout
+from synthgen.runtime import progress_disabled
 
 ADAM_BETAS = (0.5, 0.9)  # CTGAN's
 _ADAM_KW = {"fused": True}  # one kernel per step instead of one per parameter (CPU and CUDA)
@@ -139,7 +140,8 @@ def train_gan(
     parts.train_generator.train()
     parts.train_critic.train()
     bar = tqdm(range(progress.epoch + 1, train.epochs + 1), desc="tabular GAN", unit="epoch",
-               file=sys.stderr, disable=not (train.progress and dist.is_main), leave=False)
+               file=sys.stderr, leave=False,
+               disable=progress_disabled(train.progress and dist.is_main))
     with stop_requests(enabled=save is not None) as stop:
         for epoch in bar:
             # --- one epoch: losses summed on-device (no per-step sync); a stop request is
