@@ -105,6 +105,8 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
 @click.option("--batch-size", type=int)
 @click.option("--seed", type=int, help="Seeds training and the split.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]),
+              help="auto (default): mixed precision on CUDA, fp32 on CPU.")
 @click.option("--spatial-dims", type=click.Choice(["2", "3"]), help="Scans: 2 = slices, 3 = volumes.")
 @click.option("--image-size", type=int, help="Scans: side length after crop/pad/resize.")
 @click.option("--labels", type=click.Path(path_type=Path), help="Scans: manifest CSV (default <folder>/labels.csv).")
@@ -114,7 +116,7 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
 @_tracking_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted fit (the last one of this data without --name).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
-def fit(data_path, condition, config_path, name, epochs, batch_size, seed, device, spatial_dims,
+def fit(data_path, condition, config_path, name, epochs, batch_size, seed, device, precision, spatial_dims,
         image_size, labels, kinds, drop, runs_dir, tracking_uri, no_tracking, resume, dry_run) -> None:
     """Fit a conditional GAN on the train split of DATA and save it to runs/<name>/."""
     from synthgen import workflow
@@ -128,7 +130,8 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         "runs_dir": runs_dir,
         "data": {"path": data_path, "condition": condition, "labels": labels,
                  "kinds": _parse_pairs(kinds, "--kind", _column_kind) or None, "drop": list(drop) or None},
-        "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "resume": resume or None},
+        "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
+                  "precision": precision, "resume": resume or None},
         "split": {"seed": seed},
         "tracking": _tracking_overrides(tracking_uri, no_tracking),
     }

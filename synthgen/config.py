@@ -17,6 +17,7 @@ from synthgen.errors import UserError
 
 ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime"]
 Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 
 class _Strict(BaseModel):
@@ -106,6 +107,9 @@ class TrainConfig(_Strict):
     batch_size: int = Field(500, ge=2)
     seed: int = 0
     device: Device = "auto"
+    precision: Precision = Field(
+        "auto", description="auto: mixed precision on CUDA (bf16; fp16 with loss scaling for images "
+        "on GPUs without bf16), fp32 on CPU; fp32: always; bf16: autocast on any device")
     checkpoint_every: int = Field(10, ge=0, description="epochs between checkpoints (0: none)")
     resume: bool = Field(False, description="continue from the run's last checkpoint if there is one")
     progress: bool = True

@@ -53,3 +53,21 @@ def progress_disabled(wanted: bool) -> bool | None:
     """tqdm's ``disable``: off when not wanted, else shown only on a terminal (tqdm's ``None``),
     so logs and captured stderr get no carriage-return residue before an error line."""
     return None if wanted else True
+
+
+def autocast_dtype(precision: str, device: torch.device, fp16_fallback: bool) -> torch.dtype | None:
+    """The dtype training's forward passes autocast to, or None for plain fp32.
+
+    ``auto`` means mixed precision on CUDA only: bf16 where the GPU has it; on older GPUs fp16
+    when the caller can scale its losses (``fp16_fallback``), else fp32. ``bf16`` autocasts on
+    any device (CPUs run it too, usually slower than fp32).
+    """
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type != "cuda":
+        return None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16 if fp16_fallback else None

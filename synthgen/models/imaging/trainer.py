@@ -13,8 +13,9 @@ whose gradients (D's are switched off there) never need averaging.
 
 The whole preprocessed data set is one tensor (on the training device when it is CUDA);
 batches are random index sets into it, so there is no DataLoader and no per-item Python.
-On CUDA the forward passes run under autocast (bf16 where supported, else fp16 with a
-GradScaler); on CPU in fp32 eager, which measured fastest there (DESIGN.md section 7).
+With ``train.precision: auto`` the forward passes run under autocast on CUDA (bf16 where
+supported, else fp16 with a GradScaler); on CPU in fp32 eager, which measured fastest there
+(DESIGN.md section 7).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
-from synthgen.runtime import progress_disabled
+from synthgen.runtime import autocast_dtype, progress_disabled
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
 
@@ -71,8 +72,8 @@ class GanTrainer:
         self.train_g, self.train_d = distributed.wrap(self.g, dist), distributed.wrap(self.d, dist)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.generator_lr, betas=BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.discriminator_lr, betas=BETAS)
-        self.amp_dtype = _amp_dtype(self.device)
-        fp16 = self.amp_dtype == torch.float16
+        self.amp_dtype = autocast_dtype(train.precision, self.device, fp16_fallback=True)
+        fp16 = self.amp_dtype == torch.float16  # (CUDA only) needs its losses scaled
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
         # Loop state, all of it saved in checkpoints.
@@ -214,10 +215,3 @@ def _group(batch: int, largest: int = 4) -> int:
 
 def memory_format(spatial_dims: int) -> torch.memory_format:
     return torch.channels_last if spatial_dims == 2 else torch.channels_last_3d
-
-
-def _amp_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision on CUDA only: bf16 where the GPU has it, else fp16 (with GradScaler)."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -59,8 +59,8 @@ def gradient_penalty(
     alpha = torch.rand(packs, 1, 1, generator=generator, device=real.device)
     alpha = alpha.expand(packs, pac, real.shape[1]).reshape(real.shape)
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)
-    norm = grad.reshape(packs, -1).norm(2, dim=1)
+    (grad,) = torch.autograd.grad(critic(mix).float().sum(), mix, create_graph=True)
+    norm = grad.float().reshape(packs, -1).norm(2, dim=1)  # fp32 even under autocast
     return ((norm - 1) ** 2).mean()
 
 

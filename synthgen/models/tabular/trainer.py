@@ -27,7 +27,7 @@ from synthgen.models.base import TrainCallback
 from synthgen.models.tabular.networks import Discriminator, Generator, gradient_penalty
 from synthgen.models.tabular.sampler import ConditionCoder, Conditions, TrainingSampler
 from synthgen.models.tabular.spans import SpanLayout
-from synthgen.runtime import progress_disabled
+from synthgen.runtime import autocast_dtype, progress_disabled
 
 ADAM_BETAS = (0.5, 0.9)  # CTGAN's
 _ADAM_KW = {"fused": True}  # one kernel per step instead of one per parameter (CPU and CUDA)
@@ -135,7 +135,8 @@ def train_gan(
     progress = progress or Progress()
     batch = batch_size_for(train, model, dist.world_size)
     steps = steps_per_epoch(real.scalars.shape[0], batch, dist.world_size)
-    step = _Step(parts, sampler, real, layout, model, batch, generator)
+    amp = autocast_dtype(train.precision, real.scalars.device, fp16_fallback=False)
+    step = _Step(parts, sampler, real, layout, model, batch, generator, amp)
     every = train.checkpoint_every if save is not None else 0
     parts.train_generator.train()
     parts.train_critic.train()
@@ -183,11 +184,16 @@ class _Step:
     backward, where DDP's hooks average them, and no second DDP forward is left hanging.
     """
 
-    def __init__(self, parts, sampler, real, layout, model, batch, generator):
+    def __init__(self, parts, sampler, real, layout, model, batch, generator, amp=None):
         self.parts, self.sampler, self.real, self.layout = parts, sampler, real, layout
         self.coder: ConditionCoder = sampler.coder
         self.model, self.batch, self.rng = model, batch, generator
         self.device = real.scalars.device
+        self.amp = amp  # autocast dtype of the networks' forward passes (None: fp32)
+
+    def _autocast(self):
+        """The networks' matmuls in ``amp``; activations, losses and the penalty's norm stay fp32."""
+        return torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None)
 
     def __call__(self) -> dict[str, torch.Tensor]:
         for _ in range(self.model.discriminator_steps):
@@ -198,7 +204,8 @@ class _Step:
     def _fake(self, cond: Conditions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         c = self.coder.encode(cond)
         z = torch.randn(self.batch, self.model.embedding_dim, generator=self.rng, device=self.device)
-        raw = self.parts.train_generator(torch.cat([z, c], dim=1))
+        with self._autocast():
+            raw = self.parts.train_generator(torch.cat([z, c], dim=1)).float()
         return raw, self.layout.activate(raw, self.rng), c
 
     def _critic_step(self):
@@ -214,10 +221,11 @@ class _Step:
         real = torch.cat([self.real.dense(self.layout, rows), self.coder.encode(cond_real)], dim=1)
         fake = torch.cat([fake, c_fake], dim=1)
         # Fake packs first, then real ones: whole packs, as the batch is a multiple of pac.
-        scores = p.train_critic(torch.cat([fake, real]))
+        with self._autocast():
+            scores = p.train_critic(torch.cat([fake, real])).float()
+            penalty = gradient_penalty(p.critic, real, fake, self.model.pac, self.rng)
         packs = self.batch // self.model.pac
         loss_d = scores[:packs].mean() - scores[packs:].mean()
-        penalty = gradient_penalty(p.critic, real, fake, self.model.pac, self.rng)
         p.opt_d.zero_grad(set_to_none=True)
         (loss_d + self.model.gp_weight * penalty).backward()
         p.opt_d.step()
@@ -228,7 +236,8 @@ class _Step:
         cond, _ = self.sampler.draw(self.batch, self.rng)
         raw, fake, c = self._fake(cond)
         p.critic.requires_grad_(False)  # only the generator learns here: skip critic weight grads
-        adversarial = -p.critic(torch.cat([fake, c], dim=1)).mean()
+        with self._autocast():
+            adversarial = -p.critic(torch.cat([fake, c], dim=1)).float().mean()
         p.critic.requires_grad_(True)
         cond_loss = self._condition_loss(raw, cond)
         p.opt_g.zero_grad(set_to_none=True)
