@@ -28,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from synthgen.config import FitConfig
 from synthgen.data.imaging import load_image_dataset
+from synthgen.distributed import DistInfo
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.models.imaging.trainer import GanTrainer
@@ -62,7 +63,7 @@ def matmul_gflops(n: int = 2048) -> float:
 def step_speed(cfg: FitConfig) -> dict[str, float]:
     """GFLOP per D+G step, achieved GFLOP/s and images/s for a config's model and batch size."""
     model, batch = cfg.model, cfg.train.batch_size
-    trainer = GanTrainer(model, cfg.train, 2, device=torch.device("cpu"), augment=DiffAugment())
+    trainer = GanTrainer(model, cfg.train, 2, dist=DistInfo(), augment=DiffAugment())
     x = (torch.rand((batch, 1) + (model.image_size,) * model.spatial_dims) * 2 - 1)
     x = x.contiguous(memory_format=trainer.memory_format)
     y = torch.randint(0, 2, (batch,))
