@@ -8,11 +8,11 @@ import random
 import numpy as np
 import torch
 
+from synthgen.errors import UserError
+
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` picks CUDA when present; ``cuda`` without a GPU is a user error."""
-    from synthgen.errors import UserError
-
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -65,6 +65,9 @@ def autocast_dtype(precision: str, device: torch.device, fp16_fallback: bool) ->
     if precision == "fp32":
         return None
     if precision == "bf16":
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise UserError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16; "
+                            "use --precision auto (fp16 where it applies) or fp32")
         return torch.bfloat16
     if device.type != "cuda":
         return None

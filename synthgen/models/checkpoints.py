@@ -52,12 +52,17 @@ FREE_TRAIN_KEYS = ("epochs", "checkpoint_every", "resume", "progress", "device")
 # -- fingerprint ------------------------------------------------------------------------------
 
 
-def run_settings(train: TrainConfig, dist: DistInfo) -> dict[str, Any]:
-    """The part of a run's fingerprint that is the same for every backend."""
+def run_settings(train: TrainConfig, dist: DistInfo, autocast: torch.dtype | None) -> dict[str, Any]:
+    """The part of a run's fingerprint that is the same for every backend.
+
+    ``autocast`` is the dtype ``train.precision`` resolved to on this machine: ``auto`` can
+    mean bf16 on one GPU and fp16 (with a loss scaler to restore) on another.
+    """
     return {
         "train": train.model_dump(mode="json", exclude=set(FREE_TRAIN_KEYS)),
         "world_size": dist.world_size,
         "device": dist.device.type,  # RNG streams differ between CPU and CUDA
+        "autocast": str(autocast).removeprefix("torch.") if autocast is not None else "fp32",
     }
 
 
@@ -218,23 +223,50 @@ class CheckpointDir:
         return [p for _, p in sorted(named)]
 
     def latest(self) -> Checkpoint | None:
-        """The newest readable checkpoint, after checking that it belongs to this run."""
+        """The newest readable checkpoint, after checking that it belongs to this run.
+
+        Under torchrun all processes must call this together: rank 0 picks the checkpoint
+        and every process loads that one, so a read that fails on one process only can never
+        make the processes resume from different steps.
+        """
+        chosen = self._newest_readable() if distributed.is_main_process() else None
+        name = distributed.broadcast_str(chosen.path.name if chosen else "")
+        if chosen is None and name:
+            path = self.folder / name
+            chosen, problem = self._read(path)
+            if chosen is None:
+                raise UserError(f"{path}: checkpoint is readable by the main process but not by "
+                                f"this one ({problem})")
+        if chosen is not None:
+            self._check(chosen)
+        return chosen
+
+    def _newest_readable(self) -> Checkpoint | None:
+        for path in reversed(self.found()):
+            found, problem = self._read(path)
+            if found is not None:
+                return found
+            warnings.warn(f"{path}: unreadable checkpoint skipped ({problem})", stacklevel=3)
+        return None
+
+    @staticmethod
+    def _read(path: Path) -> tuple[Checkpoint | None, str]:
+        """The checkpoint at ``path``, or None and why it could not be read."""
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        for path in reversed(self.found()):
-            try:
-                doc = json.loads((path / DOCUMENT).read_text())
-                tensors = load_file(str(path / TENSORS))
-            except (OSError, SafetensorError, json.JSONDecodeError) as e:
-                warnings.warn(f"{path}: unreadable checkpoint skipped ({e})", stacklevel=2)
-                continue
-            if doc.get("format") != FORMAT:
-                raise UserError(f"{path}: checkpoint format {doc.get('format')!r} is not {FORMAT}; "
-                                f"delete {self.folder} to start afresh")
-            check_fingerprint(path, doc["fingerprint"], self.fingerprint)
-            return Checkpoint(path, tensors, doc)
-        return None
+        try:
+            doc = json.loads((path / DOCUMENT).read_text())
+            return Checkpoint(path, load_file(str(path / TENSORS)), doc), ""
+        except (OSError, SafetensorError, json.JSONDecodeError) as e:
+            return None, str(e)
+
+    def _check(self, saved: Checkpoint) -> None:
+        doc, path = saved.doc, saved.path
+        if doc.get("format") != FORMAT:
+            raise UserError(f"{path}: checkpoint format {doc.get('format')!r} is not {FORMAT}; "
+                            f"delete {self.folder} to start afresh")
+        check_fingerprint(path, doc["fingerprint"], self.fingerprint)
 
 
 def open_checkpoints(folder: str | Path | None, fingerprint: Mapping[str, Any],

@@ -11,7 +11,7 @@ fingerprint adds the model settings and a digest of the training images and labe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -32,9 +32,8 @@ from synthgen.models.checkpoints import (
     run_settings,
     under,
 )
+from synthgen.models.imaging.trainer import GanTrainer, Position, training_autocast
 
-if TYPE_CHECKING:
-    from synthgen.models.imaging.trainer import GanTrainer, Position
 
 ORDER = "loop.order"
 
@@ -44,7 +43,7 @@ def run_fingerprint(images: torch.Tensor, labels: torch.Tensor, model: ImageMode
     """What must match for a checkpoint to continue this run exactly."""
     return {
         "model": model.model_dump(mode="json"),
-        **run_settings(train, dist),
+        **run_settings(train, dist, training_autocast(train, dist.device)),
         "data": array_digest(images.detach().cpu().numpy(), labels.detach().cpu().numpy()),
     }
 
@@ -93,8 +92,6 @@ class TrainingCheckpoints:
 
     def restore(self, saved: Checkpoint) -> None:
         """Load ``saved`` into the trainer: it continues where that checkpoint stopped."""
-        from synthgen.models.imaging.trainer import Position
-
         t, tensors, doc = self.trainer, saved.tensors, saved.doc
         for name, module in self._networks().items():
             module.load_state_dict(under(name, tensors), strict=True)

@@ -34,7 +34,7 @@ from synthgen.models.checkpoints import (
     run_settings,
     under,
 )
-from synthgen.models.tabular.trainer import GanParts, Progress
+from synthgen.models.tabular.trainer import GanParts, Progress, training_autocast
 
 # -- fingerprint ------------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ def run_fingerprint(df: pd.DataFrame, schema: TableSchema, model: TabularModelCo
     schema_doc = json.dumps(schema.to_dict(), sort_keys=True, default=str)
     return {
         "model": model.model_dump(mode="json"),
-        **run_settings(train, dist),
+        **run_settings(train, dist, training_autocast(train, dist.device)),
         "schema": hashlib.sha256(schema_doc.encode()).hexdigest(),  # kinds, drops, categories
         "data": frame_digest(df, schema.names),
     }

@@ -101,6 +101,11 @@ def distribute(parts: GanParts, dist: DistInfo) -> GanParts:
     return parts
 
 
+def training_autocast(train: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """bf16 autocast or fp32: no fp16, whose range WGAN-GP's penalty easily overflows."""
+    return autocast_dtype(train.precision, device, fp16_fallback=False)
+
+
 def batch_size_for(train: TrainConfig, model: TabularModelConfig, world_size: int = 1) -> int:
     """Rows one process draws per step: its share of the batch, in whole PacGAN packs (>= 1)."""
     return max(model.pac, train.batch_size // (model.pac * world_size) * model.pac)
@@ -135,7 +140,7 @@ def train_gan(
     progress = progress or Progress()
     batch = batch_size_for(train, model, dist.world_size)
     steps = steps_per_epoch(real.scalars.shape[0], batch, dist.world_size)
-    amp = autocast_dtype(train.precision, real.scalars.device, fp16_fallback=False)
+    amp = training_autocast(train, real.scalars.device)
     step = _Step(parts, sampler, real, layout, model, batch, generator, amp)
     every = train.checkpoint_every if save is not None else 0
     parts.train_generator.train()
