@@ -142,12 +142,10 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         return
     from synthgen import distributed
 
-    try:
+    with distributed.process_group_scope():
         result = workflow.fit(config)
-        if distributed.is_main_process():  # under torchrun, one line for the whole job
-            click.echo(f"model: {result.run_dir}")
-    finally:
-        distributed.cleanup()
+    if result.main:  # under torchrun, one line for the whole job
+        click.echo(f"model: {result.run_dir}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -229,20 +227,17 @@ def run(pipeline, tracking_uri, no_tracking, dry_run) -> None:
         return
     from synthgen import distributed
 
-    try:
+    with distributed.process_group_scope():  # a no-op when run_pipeline left the group already
         result = workflow.run_pipeline(config)
-        # Under torchrun only the main process gets a result (the others only trained): one
-        # summary for the whole job. Not is_main_process(): run_pipeline has left the process
-        # group by now, so that would be true on every rank.
-        if result is not None:
-            click.echo(f"model: {result.fit.run_dir}")
-            click.echo(f"samples: {result.sample.path}")
-            for verdict in result.evaluate.result.verdicts.items():
-                click.echo("%s: %s" % verdict)
-            for kind, path in result.evaluate.files.items():
-                click.echo(f"{kind}: {path}")
-    finally:
-        distributed.cleanup()  # a no-op when run_pipeline left the group already
+    # Under torchrun only the main process gets a result (the others only trained): one
+    # summary for the whole job.
+    if result is not None:
+        click.echo(f"model: {result.fit.run_dir}")
+        click.echo(f"samples: {result.sample.path}")
+        for verdict in result.evaluate.result.verdicts.items():
+            click.echo("%s: %s" % verdict)
+        for kind, path in result.evaluate.files.items():
+            click.echo(f"{kind}: {path}")
 
 
 # ----------------------------------------------------------------------------------------------

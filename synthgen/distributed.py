@@ -9,8 +9,10 @@ caller can call it unconditionally. Nothing here launches processes: torchrun do
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,8 +66,28 @@ def setup(device: str = "auto") -> DistInfo:
         backend = "nccl" if chosen.type == "cuda" else "gloo"
         # device_id binds NCCL to this GPU up front (no guessing at the first collective)
         kwargs = {"device_id": chosen} if chosen.type == "cuda" else {}
-        dist.init_process_group(backend=backend, init_method="env://", **kwargs)
+        with _signals_to_main_thread_only():
+            dist.init_process_group(backend=backend, init_method="env://", **kwargs)
     return DistInfo(rank, world, local_rank, chosen, rank == 0)
+
+
+@contextlib.contextmanager
+def _signals_to_main_thread_only() -> Iterator[None]:
+    """Block SIGINT/SIGTERM while the process group starts its worker threads.
+
+    Threads inherit the signal mask of the thread that starts them, so the backend's threads
+    never receive Ctrl-C or SIGTERM: the OS hands those to the main thread, where Python's
+    handler turns them into a stop request, instead of interrupting a collective in a
+    backend thread.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def is_distributed() -> bool:
@@ -92,16 +114,31 @@ def broadcast_str(value: str) -> str:
     return box[0]
 
 
-def cleanup() -> None:
-    """Leave the process group (no-op when not distributed); call once, at the very end.
+def cleanup(failed: bool = False) -> None:
+    """Leave the process group (no-op when not distributed or already left).
 
-    All ranks meet first: a rank that tears gloo down while another still writes its files
-    can abort the whole job ("terminate called without an active exception").
+    After success all ranks meet first: a rank that tears gloo down while another still
+    writes its files can abort the whole job ("terminate called without an active
+    exception"). After a failure nobody waits: a rank that raised alone would otherwise sit in
+    that barrier while the others wait in training's next collective, both until the
+    collective timeout (30 minutes on gloo); leaving at once lets torchrun see the failure
+    and stop the others.
     """
     if dist.is_available() and dist.is_initialized():
-        if dist.get_world_size() > 1:
+        if dist.get_world_size() > 1 and not failed:
             dist.barrier()
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def process_group_scope() -> Iterator[None]:
+    """``cleanup`` when the block ends: with the barrier on success, without on an exception."""
+    try:
+        yield
+    except BaseException:
+        cleanup(failed=True)
+        raise
+    cleanup()
 
 
 def comm_device(info: DistInfo) -> torch.device:

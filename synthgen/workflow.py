@@ -110,12 +110,14 @@ class FitResult:
     synthesizer: Any
     document: dict[str, Any]
     run_id: str | None = None
+    main: bool = True  # False on torchrun's other processes: they trained, rank 0 wrote and logged
 
 
 def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) -> FitResult:
     """Load and split the data, train on the train split, write ``runs/<name>/``, log it.
 
     Under ``torchrun`` every process trains its shard; only the main one writes and logs.
+    All processes leave the process group once the model folder is written.
     """
     from synthgen import distributed
 
@@ -172,8 +174,9 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
                 f"continue with the same command and --name {config.name} (or --resume)"
             ) from None
         if not dist.is_main:
-            distributed.barrier()
-            return FitResult(run_dir, synth, {}, None)
+            distributed.barrier()  # rank 0 has written the model folder
+            distributed.cleanup()
+            return FitResult(run_dir, synth, {}, None, main=False)
 
         # -- write the model folder first: a tracking failure below must not lose it
         doc_extra = {
@@ -194,7 +197,11 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         _write_run_folder(run_dir, synth, modality, doc_extra, splits)
         atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model supersedes them
+        # Nothing after this is collective: every process leaves the group now, so the others
+        # do not wait in a collective (10 minutes under NCCL's watchdog) while rank 0 uploads
+        # the model to MLflow.
         distributed.barrier()
+        distributed.cleanup()
         document = read_document(run_dir)
         _say(f"model written to {run_dir}")
 
@@ -441,10 +448,10 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult | None:
 
     Without ``torchrun`` this always returns a ``PipelineResult``. Under ``torchrun`` every
     process takes part in training, but only the main one opens the parent run, logs, samples
-    and evaluates; the others return ``None`` as soon as ``fit`` is done. Nothing after
-    training is collective, so all processes leave the process group together right then:
-    the main one's sampling and evaluation are not bound by a collective's timeout (NCCL's
-    watchdog aborts a wait after 10 minutes) while the others wait for it to finish.
+    and evaluates; the others return ``None`` as soon as ``fit`` is done. ``fit`` leaves the
+    process group on every process once the model folder is written: the main one's logging,
+    sampling and evaluation are not bound by a collective's timeout (NCCL's watchdog aborts a
+    wait after 10 minutes) while the others wait for it to finish.
     """
     import contextlib
 
@@ -462,10 +469,8 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult | None:
             parent_run, tracker, f"{fit_config.name}-pipeline", experiment,
             {"pipeline": config.model_dump(mode="json")}, dist,
         )
-        fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)
-        if dist.distributed:
-            distributed.cleanup()
-        if not dist.is_main:
+        fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)  # leaves the group
+        if not fitted.main:
             return None
         sampled = sample(fitted.run_dir, config.sample, parent_run_id=parent_id, tracker=tracker)
         report_dir = config.report_dir or Path("reports") / fit_config.name

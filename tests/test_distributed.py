@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import torch
@@ -87,17 +88,17 @@ RANK_SCRIPT = textwrap.dedent(
 # The same for the image GAN: 2D, with R1 (a double backward through the DDP-wrapped critic).
 IMAGE_RANK_SCRIPT = textwrap.dedent(
     """
-    import hashlib, json, sys
+    import contextlib, hashlib, json, sys
     from pathlib import Path
 
-    import numpy as np
     import torch
 
     import synthgen.models.imaging.trainer as trainer_module
     from synthgen import distributed
     from synthgen.config import ImageModelConfig, TrainConfig
-    from synthgen.data.imaging import ImageDataset
+    from synthgen.interrupt import StopRequest
     from synthgen.models.imaging.synthesizer import ImageSynthesizer
+    from tiny_images import tiny_dataset
 
     # Keep each fit's trainer: its discriminator is not part of the model, but must stay in sync.
     trainers, run = [], trainer_module.GanTrainer.run
@@ -105,23 +106,15 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
 
     out = Path(sys.argv[1])
     info = distributed.setup("cpu")
-    noise = torch.Generator().manual_seed(0)  # the same images on every rank
-    n, size = 24, 16
-    grid = torch.stack(torch.meshgrid(*[torch.linspace(-1, 1, size)] * 2, indexing="ij"))
-    labels = ["round" if i % 3 else "square" for i in range(n)]
-    shapes = {"round": (grid**2).sum(0) < 0.4, "square": (grid.abs() < 0.5).all(0)}
-    images = torch.stack([torch.where(shapes[k], 0.8, -1.0) for k in labels])
-    images = (images + 0.05 * torch.randn(images.shape, generator=noise)).clamp(-1, 1).unsqueeze(1)
-    ids = [f"x{i}" for i in range(n)]
-    data = ImageDataset(images=images, labels=labels, patient_ids=ids, item_ids=ids,
-                        source_format="npz", spatial_dims=2, condition="shape",
-                        reference={"source_format": "npz", "spatial_dims": 2}, transforms=[])
-    model = ImageModelConfig(spatial_dims=2, image_size=size, latent_dim=8, base_channels=4, r1_gamma=1.0)
+    torch.manual_seed(0)  # tiny_dataset draws its noise from torch's stream: the same on every rank
+    data = tiny_dataset(n=24)
+    model = ImageModelConfig(spatial_dims=2, image_size=16, latent_dim=8, base_channels=4, r1_gamma=1.0)
 
-    def fit(epochs, folder, resume=False):
+    def fit(epochs, folder, resume=False, callback=None):
         train = TrainConfig(epochs=epochs, batch_size=8, seed=3, device="cpu", progress=False,
                             checkpoint_every=2)
-        return ImageSynthesizer(model, train).fit(data, checkpoint_dir=out / folder, resume=resume)
+        return ImageSynthesizer(model, train).fit(data, checkpoint_dir=out / folder, resume=resume,
+                                                  callback=callback)
 
     def digest(module):
         h = hashlib.sha256()
@@ -130,7 +123,22 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
         return h.hexdigest()
 
     reference = fit(4, "reference")
-    fit(2, "resumed")
+
+    # A stop request (what Ctrl-C or SIGTERM sets) on rank 1 only: both must stop, together.
+    # Set directly rather than by a signal, which the OS may hand to one of gloo's threads.
+    request = StopRequest()
+    trainer_module.stop_requests = lambda: contextlib.nullcontext(request)
+
+    def ctrl_c_on_rank_1(epoch, losses):
+        if epoch == 1 and info.rank == 1:
+            request.requested = True
+
+    stopped_at = None
+    try:
+        fit(4, "resumed", callback=ctrl_c_on_rank_1)
+    except KeyboardInterrupt:
+        stopped_at = trainers[1].step
+    request.requested = False
     resumed = fit(4, "resumed", resume=True)
     if info.is_main:
         reference.save(out / "model")
@@ -144,26 +152,59 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
         "history": reference.history_,
         "resumed_history": resumed.history_,
         "steps": trainers[0].step,
+        "stopped_at": stopped_at,
     }))
     distributed.cleanup()
     """
 )
 
 
-def _torchrun(script_text: str, tmp_path: Path) -> list[dict]:
-    """Run ``script_text`` in 2 CPU processes under torchrun; each rank's JSON report."""
+# Rank 0 fails alone (its epoch callback raises) while rank 1 trains on: the job must end
+# at once, not after gloo's 30-minute collective timeout.
+FAILING_RANK_SCRIPT = textwrap.dedent(
+    """
+    import torch
+
+    from synthgen import distributed
+    from synthgen.config import ImageModelConfig, TrainConfig
+    from synthgen.models.imaging.synthesizer import ImageSynthesizer
+    from tiny_images import tiny_dataset
+
+    info = distributed.setup("cpu")
+    torch.manual_seed(0)
+    data = tiny_dataset(n=24)
+
+    def fail_on_rank_0(epoch, losses):
+        if info.rank == 0:
+            raise RuntimeError("the epoch callback failed on rank 0")
+
+    model = ImageModelConfig(spatial_dims=2, image_size=16, latent_dim=8, base_channels=4)
+    with distributed.process_group_scope():  # as the CLI does
+        ImageSynthesizer(model, TrainConfig(epochs=500, batch_size=8, device="cpu", progress=False)
+                         ).fit(data, callback=fail_on_rank_0)
+    """
+)
+
+
+def _launch(script_text: str, tmp_path: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run ``script_text`` in 2 CPU processes under torchrun."""
     script = tmp_path / "rank.py"
     script.write_text(script_text)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]),
+           "OMP_NUM_THREADS": "1"}
     env.pop("SYNTHGEN_THREADS", None)  # each rank takes cores / LOCAL_WORLD_SIZE
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          str(script), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def _torchrun(script_text: str, tmp_path: Path) -> list[dict]:
+    """Each rank's JSON report of a successful 2-process run of ``script_text``."""
+    done = _launch(script_text, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-
 
 def test_without_torchrun_everything_is_a_single_process(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
@@ -220,8 +261,10 @@ def test_two_processes_train_the_image_gan_in_step_and_resume_from_rank0_checkpo
     for key in ("generator", "ema", "critic", "history"):
         assert ranks[0][key] == ranks[1][key], key  # R1's gradients were averaged too
     assert all(len(v) == 4 and all(math.isfinite(x) for x in v) for v in ranks[0]["history"].values())
-    # Resuming from rank 0's checkpoint (each rank its own RNG states) ends where the
-    # uninterrupted run did.
+    # A stop request on rank 1 after epoch 1 stopped both ranks after the next step (3 + 1);
+    # resuming from rank 0's checkpoint (each rank its own RNG states and loss sums, the
+    # epoch's order) ends where the uninterrupted run did.
+    assert [r["stopped_at"] for r in ranks] == [4, 4]
     for r in ranks:
         assert (r["resumed_ema"], r["resumed_critic"]) == (ranks[0]["ema"], ranks[0]["critic"])
         assert r["resumed_history"] == ranks[0]["history"]
@@ -232,5 +275,13 @@ def test_two_processes_train_the_image_gan_in_step_and_resume_from_rank0_checkpo
     from synthgen.models.artifact import load_model
 
     synth, _ = load_model(tmp_path / "model")
-    out = synth.generate({"square": 3, "round": 2}, seed=1)
-    assert out.labels == ["round"] * 2 + ["square"] * 3 and out.images.shape == (5, 1, 16, 16)
+    out = synth.generate({"b": 3, "a": 2}, seed=1)
+    assert out.labels == ["a"] * 2 + ["b"] * 3 and out.images.shape == (5, 1, 16, 16)
+
+
+def test_a_failure_on_one_rank_ends_the_job_at_once(tmp_path):
+    start = time.perf_counter()
+    done = _launch(FAILING_RANK_SCRIPT, tmp_path, timeout=120)  # hung for 30 minutes before
+    assert done.returncode != 0
+    assert "the epoch callback failed on rank 0" in done.stderr, done.stderr[-3000:]
+    assert time.perf_counter() - start < 90  # 500 epochs would take far longer

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm.auto import tqdm
@@ -32,14 +33,21 @@ from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
 from synthgen.interrupt import stop_requests
-from synthgen.models.imaging.checkpoint import TrainingCheckpoints
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
 from synthgen.runtime import autocast_dtype, progress_disabled
 
+if TYPE_CHECKING:
+    from synthgen.models.imaging.checkpoint import TrainingCheckpoints
+
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
+
+
+def training_autocast(train: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """What the trainer autocasts to: bf16, or fp16 with loss scaling where a GPU lacks bf16."""
+    return autocast_dtype(train.precision, device, fp16_fallback=True)
 
 
 @dataclass
@@ -72,7 +80,7 @@ class GanTrainer:
         self.train_g, self.train_d = distributed.wrap(self.g, dist), distributed.wrap(self.d, dist)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.generator_lr, betas=BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.discriminator_lr, betas=BETAS)
-        self.amp_dtype = autocast_dtype(train.precision, self.device, fp16_fallback=True)
+        self.amp_dtype = training_autocast(train, self.device)
         fp16 = self.amp_dtype == torch.float16  # (CUDA only) needs its losses scaled
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
@@ -153,7 +161,8 @@ class GanTrainer:
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         n, world, rank = len(images), self.dist.world_size, self.dist.rank
-        batch = min(self.train.batch_size, n)  # over all processes; each takes a slice
+        # Over all processes, each taking an equal slice (DDP weighs every process's gradient alike).
+        batch = min(self.train.batch_size, n) // world * world
         if batch // world < 2:
             raise UserError(f"batch size {batch} leaves fewer than 2 images per process for "
                             f"{world} processes: raise --batch-size or lower --nproc_per_node")
