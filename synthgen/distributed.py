@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -203,6 +204,9 @@ def wrap(module: torch.nn.Module, info: DistInfo) -> torch.nn.Module:
         return module
     from torch.nn.parallel import DistributedDataParallel
 
+    # A false alarm for weights with a size-1 dimension (e.g. a (1, C) linear layer), whose
+    # gradient strides differ from the bucket's only where the stride cannot matter.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     ids = [info.device.index] if info.device.type == "cuda" else None
     return DistributedDataParallel(module, device_ids=ids)
 
