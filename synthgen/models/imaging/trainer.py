@@ -160,7 +160,7 @@ class GanTrainer:
         # --- data: one tensor, on the training device when that is a GPU
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
-        n, world, rank = len(images), self.dist.world_size, self.dist.rank
+        n, world = len(images), self.dist.world_size
         # Over all processes, each taking an equal slice (DDP weighs every process's gradient alike).
         batch = min(self.train.batch_size, n) // world * world
         if batch // world < 2:
@@ -180,23 +180,7 @@ class GanTrainer:
                 # --- one pass in a random order (or the rest of an interrupted one)
                 at = self.position or Position(torch.randperm(n, generator=self.rng))
                 self.position = None
-                stopping = False
-                for i in range(at.next_index, steps):
-                    idx = at.order[i * batch:(i + 1) * batch][rank::world].to(self.device)
-                    real, y = images[idx], labels[idx]
-                    # --- a D step, then a G step on the same classes
-                    losses = self.d_step(real, y) | self.g_step(y)
-                    # --- generator EMA, used for sampling
-                    update_ema(self.g_ema, self.g, self.config.ema_decay, self.step)
-                    self.step += 1
-                    for key, value in losses.items():
-                        at.sums[key] = at.sums.get(key, 0.0) + value
-                    # all processes agree on stopping, or DDP's next collective would hang
-                    stopping = distributed.any_process(stop.requested, self.dist)
-                    if stopping and i + 1 < steps:
-                        if checkpoints is not None:
-                            checkpoints.save(Position(at.order, i + 1, at.sums))
-                        raise KeyboardInterrupt
+                stopping = self._pass(at, images, labels, batch, steps, stop, checkpoints)
                 # --- epoch end: mean over steps and processes, record, report, checkpoint
                 self.epoch = epoch
                 means = distributed.mean_over_processes(at.sums, steps, self.dist)
@@ -216,6 +200,30 @@ class GanTrainer:
         distributed.broadcast_buffers(self.g, self.dist)
         distributed.broadcast_buffers(self.g_ema, self.dist)
         return dict(self.history)
+
+    def _pass(self, at: Position, images, labels, batch: int, steps: int, stop,
+              checkpoints: TrainingCheckpoints | None) -> bool:
+        """Steps ``at.next_index`` .. ``steps`` of an epoch; True if a stop was requested on
+        its last step. A stop before that saves ``at`` (with ``checkpoints``) and raises."""
+        rank, world = self.dist.rank, self.dist.world_size
+        stopping = False
+        for i in range(at.next_index, steps):
+            idx = at.order[i * batch:(i + 1) * batch][rank::world].to(self.device)
+            real, y = images[idx], labels[idx]
+            # --- a D step, then a G step on the same classes
+            losses = self.d_step(real, y) | self.g_step(y)
+            # --- generator EMA, used for sampling
+            update_ema(self.g_ema, self.g, self.config.ema_decay, self.step)
+            self.step += 1
+            for key, value in losses.items():
+                at.sums[key] = at.sums.get(key, 0.0) + value
+            # all processes agree on stopping, or DDP's next collective would hang
+            stopping = distributed.any_process(stop.requested, self.dist)
+            if stopping and i + 1 < steps:
+                if checkpoints is not None:
+                    checkpoints.save(Position(at.order, i + 1, at.sums))
+                raise KeyboardInterrupt
+        return stopping
 
 
 def _group(batch: int, largest: int = 4) -> int:
