@@ -73,6 +73,15 @@ class TabularModelConfig(_Strict):
     generator_lr: float = Field(2e-4, gt=0)
     discriminator_lr: float = Field(2e-4, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
+    # Quality levers (issue-9 ablations in benchmarks/README.md decide their defaults).
+    ema_decay: float = Field(
+        0.995, ge=0.0, lt=1.0, description="EMA of the generator's weights used for sampling (0: off)")
+    aux_classifier: float = Field(
+        1.0, ge=0.0, description="weight of the auxiliary-classifier loss that makes generated "
+        "rows carry their class's signal (CTAB-GAN+); 0 disables")
+    info_loss: float = Field(
+        0.0, ge=0.0, description="weight of the information loss: critic features' mean and std, "
+        "real vs fake (CTAB-GAN); 0 disables")
 
 
 class ImageModelConfig(_Strict):
@@ -103,14 +112,25 @@ ModelConfig = Annotated[Union[TabularModelConfig, ImageModelConfig], Field(discr
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(300, ge=1)
-    batch_size: int = Field(500, ge=2)
+    epochs: int | None = Field(
+        None, ge=1, description="passes over the training rows; None: the backend's budget "
+        "(tables: max_steps optimizer steps)")
+    max_steps: int | None = Field(None, ge=1, description="optimizer steps at most (tables: default 3000)")
+    max_minutes: float | None = Field(None, gt=0, description="wall-clock budget for training")
+    batch_size: int = Field(500, ge=2, description="at most; tables cap it at a quarter of the rows")
     seed: int = 0
     device: Device = "auto"
     precision: Precision = Field(
         "auto", description="auto: mixed precision on CUDA (bf16; fp16 with loss scaling for images "
         "on GPUs without bf16), fp32 on CPU; fp32: always; bf16: autocast on any device")
-    checkpoint_every: int = Field(10, ge=0, description="epochs between checkpoints (0: none)")
+    checkpoint_every: int = Field(10, ge=0, description="epochs (tables: rounds of validate_every "
+                                  "steps) between checkpoints (0: none)")
+    # Snapshot selection (tables): score the generator on rows carved out of train, keep the best.
+    validation_share: float = Field(
+        0.15, ge=0.0, lt=0.5, description="share of the training rows held out to score snapshots "
+        "(never holdout or test); 0: keep the last generator")
+    validate_every: int | None = Field(None, ge=1, description="steps between scores; None: budget / 30")
+    patience: int = Field(8, ge=0, description="stop after this many scores without improvement (0: never)")
     resume: bool = Field(False, description="continue from the run's last checkpoint if there is one")
     progress: bool = True
 
@@ -181,7 +201,7 @@ def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig
 
 # Training length and batch depend on the backend; sized for a 2-core CPU (see configs/*.yaml).
 TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
-    "tabular": {"epochs": 300, "batch_size": 500},
+    "tabular": {"max_steps": 3000, "batch_size": 500},
     "image2d": {"epochs": 50, "batch_size": 64},
     "image3d": {"epochs": 200, "batch_size": 16},
 }
@@ -190,7 +210,10 @@ TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
 def with_backend_defaults(train: TrainConfig, model: TabularModelConfig | ImageModelConfig) -> TrainConfig:
     """Fill the epochs/batch size the user did not set with the backend's defaults."""
     backend = "tabular" if model.kind == "tabular" else f"image{model.spatial_dims}d"
-    unset = {k: v for k, v in TRAIN_DEFAULTS[backend].items() if k not in train.model_fields_set}
+    defaults = TRAIN_DEFAULTS[backend]
+    if train.epochs is not None or train.max_minutes is not None:
+        defaults = {k: v for k, v in defaults.items() if k != "max_steps"}  # the user sized it
+    unset = {k: v for k, v in defaults.items() if getattr(train, k) is None or k not in train.model_fields_set}
     return train.model_copy(update=unset)
 
 

@@ -46,7 +46,7 @@ _NAME = re.compile(r"^step-(\d{8,})$")
 KEEP = 2  # the newest two: if the newest turns out unreadable, the one before still is
 # Train settings a run may be resumed with other values of: they do not change what an epoch
 # does (more epochs trains longer). The device is compared as the device actually used.
-FREE_TRAIN_KEYS = ("epochs", "checkpoint_every", "resume", "progress", "device")
+FREE_TRAIN_KEYS = ("epochs", "max_minutes", "patience", "checkpoint_every", "resume", "progress", "device")
 
 
 # -- fingerprint ------------------------------------------------------------------------------

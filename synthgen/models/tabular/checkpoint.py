@@ -9,6 +9,7 @@ schema and values to the settings every backend checks.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,14 +86,22 @@ class TrainingCheckpoints:
         if self.dist.is_main:
             tensors |= module_tensors("generator", self.parts.generator)
             tensors |= module_tensors("critic", self.parts.critic)
+            tensors |= self._optional_tensors()
             flat_g, groups_g = optimizer_tensors("opt_g", self.parts.opt_g)
             flat_d, groups_d = optimizer_tensors("opt_d", self.parts.opt_d)
+            groups = {"opt_g": groups_g, "opt_d": groups_d}
+            if self.parts.opt_c is not None:
+                flat_c, groups["opt_c"] = optimizer_tensors("opt_c", self.parts.opt_c)
+                tensors |= flat_c
             doc = {
                 "epoch": progress.epoch,
                 "step": progress.step,
                 "global_step": progress.global_step,
                 "history": progress.history,
-                "param_groups": {"opt_g": groups_g, "opt_d": groups_d},
+                "best_score": progress.best_score if progress.best_score > -math.inf else None,
+                "stale": progress.stale,
+                "elapsed": progress.elapsed,
+                "param_groups": groups,
                 "torch": torch.__version__,
                 **self.extra,
             }
@@ -102,6 +111,17 @@ class TrainingCheckpoints:
         distributed.barrier()
         return path
 
+    def _optional_tensors(self) -> dict[str, torch.Tensor]:
+        """EMA generator, best snapshot and auxiliary classifier, where the fit has them."""
+        p, out = self.parts, {}
+        if p.ema is not None:
+            out |= module_tensors("ema", p.ema)
+        if p.classifier is not None:
+            out |= module_tensors("classifier", p.classifier)
+        if p.best is not None:
+            out |= {f"best.{k}": v.detach().cpu() for k, v in p.best.items()}
+        return out
+
     def restore(self, saved: Checkpoint) -> Progress:
         """Load ``saved`` into the networks, optimizers and RNGs; return where to continue."""
         t, doc, device = saved.tensors, saved.doc, self.dist.device
@@ -109,9 +129,19 @@ class TrainingCheckpoints:
         self.parts.critic.load_state_dict(under("critic", t), strict=True)
         restore_optimizer("opt_g", self.parts.opt_g, t, doc["param_groups"]["opt_g"])
         restore_optimizer("opt_d", self.parts.opt_d, t, doc["param_groups"]["opt_d"])
+        if self.parts.ema is not None:
+            self.parts.ema.load_state_dict(under("ema", t), strict=True)
+        if self.parts.classifier is not None:
+            self.parts.classifier.load_state_dict(under("classifier", t), strict=True)
+            restore_optimizer("opt_c", self.parts.opt_c, t, doc["param_groups"]["opt_c"])
+        best = under("best", t)
+        self.parts.best = {k: v.to(device) for k, v in best.items()} or None
         own = mine(t, self.dist)
         restore_rng(self.rng, device, own)
         totals = {k: v.reshape(()).to(device) for k, v in under("totals", own).items()}
         history = {k: [float(x) for x in v] for k, v in doc["history"].items()}
+        best_score = doc.get("best_score")
         return Progress(epoch=int(doc["epoch"]), step=int(doc["step"]),
-                        global_step=int(doc["global_step"]), totals=totals, history=history)
+                        global_step=int(doc["global_step"]), totals=totals, history=history,
+                        best_score=-math.inf if best_score is None else float(best_score),
+                        stale=int(doc.get("stale", 0)), elapsed=float(doc.get("elapsed", 0.0)))

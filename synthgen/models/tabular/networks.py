@@ -50,6 +50,26 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.reshape(-1, x.shape[1] * self.pac))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations per pack (what the information loss matches)."""
+        return self.net[:-1](x.reshape(-1, x.shape[1] * self.pac))
+
+
+class Classifier(nn.Module):
+    """Row -> class logits: the auxiliary classifier, trained on real rows only (CTAB-GAN+)."""
+
+    def __init__(self, in_dim: int, hidden: list[int], n_classes: int):
+        super().__init__()
+        layers, width = [], in_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
+            width = h
+        layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
 
 def gradient_penalty(
     critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, pac: int, generator: torch.Generator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,8 @@ import pandas as pd
 import torch
 
 from synthgen import distributed
-from synthgen.config import TabularModelConfig, TrainConfig
-from synthgen.data.schema import TableSchema, category_codes, infer_schema, restore_decoded
+from synthgen.config import TabularModelConfig, TrainConfig, with_backend_defaults
+from synthgen.data.schema import DISCRETE_KINDS, TableSchema, category_codes, infer_schema, restore_decoded
 from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.checkpoints import array_digest, open_checkpoints
@@ -20,6 +21,7 @@ from synthgen.models.tabular.checkpoint import TrainingCheckpoints, run_fingerpr
 from synthgen.models.tabular.encoder import TableEncoder
 from synthgen.models.tabular.networks import SamplingGenerator
 from synthgen.models.tabular.sampler import ConditionCoder, GenerationConditions, TrainingSampler
+from synthgen.models.tabular.validation import SnapshotScorer, carve_validation
 from synthgen.models.tabular.trainer import (
     RealRows,
     build_gan,
@@ -67,6 +69,7 @@ class TabularSynthesizer(Synthesizer):
         A resumed fit takes the fitted encoder from the checkpoint (no mixture refits).
         """
         model, train = self._configs()
+        train = with_backend_defaults(train, model)
         configure_threads()
         dist = distributed.setup(train.device)
         device = dist.device
@@ -83,12 +86,20 @@ class TabularSynthesizer(Synthesizer):
         if saved and saved.doc["encoded"] != encoded:
             raise UserError(f"{saved.path}: the table encodes differently than when this checkpoint was "
                             f"written (another synthgen version?); delete {store.folder} to start afresh")
+        # The networks never see the validation rows: they only score snapshots.
+        fit_rows, val = _fit_and_validation_rows(df, schema, train)
 
-        layout = encoder.layout.to(device)
+        layout = copy.deepcopy(encoder.layout).to(device)  # the encoder's own stays on the CPU
         coder = ConditionCoder(len(schema.labels), layout).to(device)
-        real = RealRows(torch.from_numpy(scalars).to(device), torch.from_numpy(codes).to(device))
-        sampler = TrainingSampler(torch.from_numpy(classes).to(device), real.codes, coder)
+        real = RealRows(torch.from_numpy(scalars[fit_rows]).to(device), torch.from_numpy(codes[fit_rows]).to(device))
+        sampler = TrainingSampler(torch.from_numpy(classes[fit_rows]).to(device), real.codes, coder)
         parts = build_gan(layout, coder, model, device)
+        self._set_state(schema=schema, encoder=encoder, generator=parts.generator,
+                        class_value_counts=sampler.class_value_counts(), device=device)
+        scorer = None if val is None else SnapshotScorer(
+            val, schema.condition, [c.name for c in schema.columns if c.kind in DISCRETE_KINDS],
+            sample=self._rows, seed=train.seed,
+        )
         # Each process draws its own rows and dropout masks; rank 0 of one process keeps `seed`.
         rng = torch.Generator(device).manual_seed(distributed.rank_seed(train.seed, dist.rank))
         if dist.distributed:
@@ -99,21 +110,15 @@ class TabularSynthesizer(Synthesizer):
         progress = checkpoints.restore(saved) if saved else None
         history = train_gan(
             distribute(parts, dist), sampler, real, layout, model, train, generator=rng,
-            callback=callback, dist=dist, progress=progress,
+            callback=callback, dist=dist, progress=progress, scorer=scorer,
             save=None if checkpoints is None else checkpoints.save,
         )
-
-        self._set_state(
-            schema=schema,
-            encoder=encoder,
-            generator=parts.generator,
-            class_value_counts=sampler.class_value_counts(),
-            device=device,
-        )
+        self.generator_ = parts.generator.eval()  # the chosen snapshot (see train_gan)
         self.class_counts_ = {
             label: int((classes == i).sum()) for i, label in enumerate(schema.labels)
         }
         self.history_ = history
+        self.train_ = train  # resolved: the budget the fit actually had
         return self
 
     def _configs(self) -> tuple[TabularModelConfig, TrainConfig]:
@@ -138,12 +143,16 @@ class TabularSynthesizer(Synthesizer):
         depend on the device the generator network runs on.
         """
         configure_threads()  # SYNTHGEN_THREADS applies to sampling too (2 busy threads: 14x slower)
+        return self._rows(self.generator_, self._checked_counts(counts), seed)
+
+    def _rows(self, generator: torch.nn.Module, per_class: Mapping[str, int], seed: int) -> pd.DataFrame:
+        """``per_class`` rows from ``generator`` (an eval-mode Generator: the model's, or a
+        training snapshot being scored)."""
         labels = self.schema_.labels
-        per_class = self._checked_counts(counts)
-        class_idx = np.repeat(np.arange(len(labels)), [per_class[label] for label in labels])
+        class_idx = np.repeat(np.arange(len(labels)), [per_class.get(label, 0) for label in labels])
         rng = torch.Generator().manual_seed(int(seed))
         conditions = GenerationConditions(self.class_value_counts_, self.coder_)
-        network = SamplingGenerator(_unwrapped(self.generator_), self._configs()[0].embedding_dim, len(labels))
+        network = SamplingGenerator(_unwrapped(generator), self._configs()[0].embedding_dim, len(labels))
         layout = self.encoder_.layout
         scalars = torch.empty(len(class_idx), layout.n_scalars)
         codes = torch.empty(len(class_idx), len(layout.block_spans), dtype=torch.long)
@@ -194,6 +203,7 @@ class TabularSynthesizer(Synthesizer):
 
     def metadata(self) -> dict[str, Any]:
         model, train = self._configs()
+        train = getattr(self, "train_", train)
         return {
             "model": model.model_dump(mode="json"),
             "train": train.model_dump(mode="json"),
@@ -226,6 +236,14 @@ class TabularSynthesizer(Synthesizer):
         self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
         self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
         return self
+
+
+def _fit_and_validation_rows(df: pd.DataFrame, schema: TableSchema, train: TrainConfig):
+    """Positions of the rows the networks train on, and the validation rows (or None)."""
+    fit, val = carve_validation(df.reset_index(drop=True), schema.condition, train.validation_share, train.seed)
+    if val is None:
+        return np.arange(len(df)), None
+    return np.sort(fit.index.to_numpy()), val[schema.names]
 
 
 def _unwrapped(module: torch.nn.Module) -> torch.nn.Module:

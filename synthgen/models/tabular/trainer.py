@@ -12,7 +12,10 @@ not a partition of the table); DDP averages the gradients, so the processes stay
 
 from __future__ import annotations
 
+import copy
+import math
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,7 +27,7 @@ from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.distributed import DistInfo
 from synthgen.interrupt import stop_requests
 from synthgen.models.base import TrainCallback
-from synthgen.models.tabular.networks import Discriminator, Generator, gradient_penalty
+from synthgen.models.tabular.networks import Classifier, Discriminator, Generator, gradient_penalty
 from synthgen.models.tabular.sampler import ConditionCoder, Conditions, TrainingSampler
 from synthgen.models.tabular.spans import SpanLayout
 from synthgen.runtime import autocast_dtype, progress_disabled
@@ -32,6 +35,7 @@ from synthgen.runtime import autocast_dtype, progress_disabled
 ADAM_BETAS = (0.5, 0.9)  # CTGAN's
 _ADAM_KW = {"fused": True}  # one kernel per step instead of one per parameter (CPU and CUDA)
 SINGLE_PROCESS = DistInfo()
+ROUNDS = 30  # rounds a budget is cut into: scores, logged losses and checkpoints come per round
 
 
 @dataclass
@@ -44,12 +48,37 @@ class GanParts:
     # Checkpoints and the saved model always take the plain modules above.
     train_generator: nn.Module | None = None
     train_critic: nn.Module | None = None
+    # Exponential moving average of the generator's weights (None: off); sampling uses it.
+    ema: nn.Module | None = None
+    ema_decay: float = 0.0
+    # Auxiliary classifier (row -> class) trained on real rows; None when its weight is 0.
+    classifier: nn.Module | None = None
+    opt_c: torch.optim.Optimizer | None = None
+    train_classifier: nn.Module | None = None
+    best: dict[str, torch.Tensor] | None = None  # weights of the best-scoring snapshot so far
 
     def __post_init__(self) -> None:
         if self.train_generator is None:
             self.train_generator = self.generator
         if self.train_critic is None:
             self.train_critic = self.critic
+        if self.train_classifier is None:
+            self.train_classifier = self.classifier
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        if self.ema is not None:
+            torch._foreach_lerp_(list(self.ema.parameters()), list(self.generator.parameters()),
+                                 1.0 - self.ema_decay)
+
+    @torch.no_grad()
+    def sampling_generator(self) -> nn.Module:
+        """The generator to sample from now: the EMA weights with the live BatchNorm statistics."""
+        if self.ema is None:
+            return self.generator
+        for mine, live in zip(self.ema.buffers(), self.generator.buffers()):
+            mine.copy_(live)
+        return self.ema
 
 
 @dataclass
@@ -73,6 +102,9 @@ class Progress:
     # this process's loss sums so far in that epoch, and the finished epochs' means
     totals: dict[str, torch.Tensor] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
+    best_score: float = -math.inf  # best validation score so far
+    stale: int = 0  # scores since the best one
+    elapsed: float = 0.0  # training seconds so far, over interruptions (for max_minutes)
 
 
 def make_generator(layout: SpanLayout, coder: ConditionCoder, model: TabularModelConfig) -> Generator:
@@ -84,6 +116,14 @@ def build_gan(
 ) -> GanParts:
     generator = make_generator(layout, coder, model).to(device)
     critic = Discriminator(layout.dim + coder.dim, list(model.discriminator_dims), model.pac).to(device)
+    ema = None
+    if model.ema_decay > 0:
+        ema = copy.deepcopy(generator).eval().requires_grad_(False)
+    classifier = opt_c = None
+    if model.aux_classifier > 0:
+        classifier = Classifier(layout.dim, list(model.discriminator_dims), coder.n_classes).to(device)
+        opt_c = torch.optim.Adam(classifier.parameters(), lr=model.discriminator_lr, betas=ADAM_BETAS,
+                                 weight_decay=model.weight_decay, **_ADAM_KW)
     return GanParts(
         generator=generator,
         critic=critic,
@@ -91,6 +131,7 @@ def build_gan(
                                weight_decay=model.weight_decay, **_ADAM_KW),
         opt_d=torch.optim.Adam(critic.parameters(), lr=model.discriminator_lr, betas=ADAM_BETAS,
                                weight_decay=model.weight_decay, **_ADAM_KW),
+        ema=ema, ema_decay=model.ema_decay, classifier=classifier, opt_c=opt_c,
     )
 
 
@@ -98,6 +139,8 @@ def distribute(parts: GanParts, dist: DistInfo) -> GanParts:
     """Wrap both networks for DistributedDataParallel when several processes train."""
     parts.train_generator = distributed.wrap(parts.generator, dist)
     parts.train_critic = distributed.wrap(parts.critic, dist)
+    if parts.classifier is not None:
+        parts.train_classifier = distributed.wrap(parts.classifier, dist)
     return parts
 
 
@@ -106,13 +149,49 @@ def training_autocast(train: TrainConfig, device: torch.device) -> torch.dtype |
     return autocast_dtype(train.precision, device, fp16_fallback=False)
 
 
-def batch_size_for(train: TrainConfig, model: TabularModelConfig, world_size: int = 1) -> int:
-    """Rows one process draws per step: its share of the batch, in whole PacGAN packs (>= 1)."""
-    return max(model.pac, train.batch_size // (model.pac * world_size) * model.pac)
+@dataclass(frozen=True)
+class Budget:
+    """How long a fit trains, resolved from the config and the table (DESIGN.md §8).
+
+    Training is sized in optimizer steps: ``max_steps`` (default 3000), or ``epochs`` passes
+    over the rows when the user asks for them, or until ``max_minutes`` run out. Each process
+    draws ``batch`` rows per step: at most ``train.batch_size`` and at most the rows of the
+    table (rows are drawn with replacement, training-by-sampling), in whole
+    PacGAN packs. Steps are grouped in rounds of ``round_steps``; after each round the
+    generator is scored, losses are logged and checkpoints fall due.
+    """
+
+    batch: int
+    steps_per_epoch: int
+    total_steps: int | None  # None: until max_minutes or early stopping end it
+    round_steps: int
+    deadline_s: float | None
+
+    @property
+    def rounds(self) -> int | None:
+        return None if self.total_steps is None else -(-self.total_steps // self.round_steps)
+
+    def steps_in_round(self, round_index: int) -> int:
+        """Steps of the 1-based ``round_index`` (the last round takes what is left)."""
+        if self.total_steps is None:
+            return self.round_steps
+        return min(self.round_steps, self.total_steps - (round_index - 1) * self.round_steps)
 
 
-def steps_per_epoch(n_rows: int, batch: int, world_size: int = 1) -> int:
-    return max(1, n_rows // (batch * world_size))
+def plan_budget(n_rows: int, model: TabularModelConfig, train: TrainConfig, world_size: int = 1) -> Budget:
+    per_process = min(train.batch_size, max(model.pac, n_rows)) // world_size
+    batch = max(model.pac, per_process // model.pac * model.pac)
+    steps_per_epoch = max(1, n_rows // (batch * world_size))
+    if train.epochs is not None:  # rounds of whole epochs, about 30 of them
+        total = train.epochs * steps_per_epoch
+        total = min(total, train.max_steps) if train.max_steps else total
+        round_steps = steps_per_epoch * -(-train.epochs // ROUNDS)
+    else:
+        total = train.max_steps
+        round_steps = -(-total // ROUNDS) if total else 100
+    round_steps = train.validate_every or round_steps
+    deadline = train.max_minutes * 60.0 if train.max_minutes else None
+    return Budget(batch, steps_per_epoch, total, round_steps, deadline)
 
 
 def train_gan(
@@ -128,55 +207,105 @@ def train_gan(
     dist: DistInfo = SINGLE_PROCESS,
     progress: Progress | None = None,
     save: Callable[[Progress], object] | None = None,
+    scorer: Callable[[nn.Module], dict[str, float]] | None = None,
 ) -> dict[str, list[float]]:
-    """Train until ``train.epochs`` are done; return {loss name: [mean per epoch]}.
+    """Train for the ``Budget``; leave the chosen generator in ``parts.generator``; return the
+    history: {name: [value per round]}, with ``step`` (global step at each round's end), the
+    losses' round means and, with a ``scorer``, its validation scores.
 
-    ``save(progress)`` is called on every process every ``train.checkpoint_every`` epochs, and
+    The generator kept is the best-scoring EMA snapshot when a ``scorer`` is given (training
+    stops early after ``train.patience`` scores without improvement), else the EMA weights (or
+    the last weights when the EMA is off). ``callback(round, metrics)`` after each round (a
+    round is ``validate_every`` steps, about 1/30 of the budget, or whole epochs with ``epochs``).
+    ``save(progress)`` is called on every process every ``train.checkpoint_every`` rounds, and
     at the first step boundary after Ctrl-C / SIGTERM, after which ``KeyboardInterrupt`` is
     raised. Without ``save``, Ctrl-C interrupts as Python always does.
     """
     from tqdm.auto import tqdm
 
     progress = progress or Progress()
-    batch = batch_size_for(train, model, dist.world_size)
-    steps = steps_per_epoch(real.scalars.shape[0], batch, dist.world_size)
-    amp = training_autocast(train, real.scalars.device)
-    step = _Step(parts, sampler, real, layout, model, batch, generator, amp)
+    budget = plan_budget(real.scalars.shape[0], model, train, dist.world_size)
+    step = _Step(parts, sampler, real, layout, model, budget.batch, generator,
+                 training_autocast(train, real.scalars.device))
     every = train.checkpoint_every if save is not None else 0
     parts.train_generator.train()
     parts.train_critic.train()
-    bar = tqdm(range(progress.epoch + 1, train.epochs + 1), desc="tabular GAN", unit="epoch",
-               file=sys.stderr, leave=False,
-               disable=progress_disabled(train.progress and dist.is_main))
+    started = time.monotonic() - progress.elapsed
+    bar = tqdm(total=budget.total_steps, initial=progress.global_step, desc="tabular GAN", unit="step",
+               file=sys.stderr, leave=False, disable=progress_disabled(train.progress and dist.is_main))
     with stop_requests(enabled=save is not None) as stop:
-        for epoch in bar:
-            # --- one epoch: losses summed on-device (no per-step sync); a stop request is
+        round_index = progress.epoch
+        while budget.rounds is None or round_index < budget.rounds:
+            round_index += 1
+            # --- one round: losses summed on-device (no per-step sync); a stop request is
             # honoured between steps (all processes agree on it, or DDP would deadlock) ---
-            stopping = False
-            while progress.step < steps:
+            n_steps, stopping = budget.steps_in_round(round_index), False
+            while progress.step < n_steps:
                 for name, value in step().items():
                     progress.totals[name] = progress.totals.get(name, 0.0) + value.detach()
                 progress.step += 1
                 progress.global_step += 1
+                bar.update(1)
                 stopping = save is not None and distributed.any_process(stop.requested, dist)
-                if stopping and progress.step < steps:
+                if stopping and progress.step < n_steps:
+                    progress.elapsed = time.monotonic() - started
                     save(progress)
                     raise KeyboardInterrupt
-            # --- epoch end: mean over steps and processes, record, checkpoint, report ---
-            means = distributed.mean_over_processes(progress.totals, steps, dist)
-            progress.epoch, progress.step, progress.totals = epoch, 0, {}
-            for name, value in means.items():
+            # --- round end: mean losses, score the snapshot, record, checkpoint, report ---
+            means = distributed.mean_over_processes(progress.totals, n_steps, dist)
+            progress.epoch, progress.step, progress.totals = round_index, 0, {}
+            metrics = {"step": float(progress.global_step), **means, **_score(parts, scorer, progress, dist)}
+            for name, value in metrics.items():
                 progress.history.setdefault(name, []).append(value)
-            if stopping or (every and epoch % every == 0):
+            progress.elapsed = time.monotonic() - started
+            finished = _should_finish(progress, budget, train, scorer is not None, dist)
+            if stopping or (every and round_index % every == 0):
                 save(progress)
             if callback is not None:
-                callback(epoch, means)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+                callback(round_index, metrics)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if k != "step"}, refresh=False)
             if stopping:
                 raise KeyboardInterrupt
+            if finished:
+                break
+    bar.close()
     distributed.broadcast_buffers(parts.generator, dist)  # the BatchNorm statistics rank 0 saves
+    _keep_chosen_generator(parts, scorer is not None)
     parts.generator.eval()
     return progress.history
+
+
+def _score(parts: GanParts, scorer, progress: Progress, dist: DistInfo) -> dict[str, float]:
+    """Score the EMA snapshot (rank 0; every process gets the same numbers); remember the best."""
+    if scorer is None:
+        return {}
+    snapshot = parts.sampling_generator()
+    scores = scorer(snapshot) if dist.is_main else {}
+    names = ("val_score", "val_detection_auc", "val_tstr")
+    local = torch.tensor([scores.get(n, 0.0) for n in names], dtype=torch.float64)
+    scores = dict(zip(names, distributed.all_reduce_sum(local, dist).tolist()))
+    if scores["val_score"] > progress.best_score:
+        progress.best_score, progress.stale = scores["val_score"], 0
+        parts.best = {k: v.detach().clone() for k, v in snapshot.state_dict().items()}
+    else:
+        progress.stale += 1
+    return scores
+
+
+def _should_finish(progress: Progress, budget: Budget, train: TrainConfig, scored: bool, dist: DistInfo) -> bool:
+    """Out of time, or no better snapshot for ``patience`` scores (all processes agree)."""
+    late = budget.deadline_s is not None and progress.elapsed >= budget.deadline_s
+    stalled = scored and train.patience > 0 and progress.stale >= train.patience
+    return distributed.any_process(late or stalled, dist)
+
+
+def _keep_chosen_generator(parts: GanParts, scored: bool) -> None:
+    """The best snapshot if one was scored, else the EMA weights, into ``parts.generator``."""
+    chosen = parts.best if scored and parts.best is not None else None
+    if chosen is None and parts.ema is not None:
+        chosen = parts.sampling_generator().state_dict()
+    if chosen is not None:
+        parts.generator.load_state_dict(chosen)
 
 
 class _Step:
@@ -202,9 +331,13 @@ class _Step:
 
     def __call__(self) -> dict[str, torch.Tensor]:
         for _ in range(self.model.discriminator_steps):
-            loss_d, penalty = self._critic_step()
-        loss_g, cond_loss = self._generator_step()
-        return {"loss_g": loss_g, "loss_d": loss_d, "gradient_penalty": penalty, "cond_loss": cond_loss}
+            loss_d, penalty, real_rows, real_classes = self._critic_step()
+        out = {"loss_d": loss_d, "gradient_penalty": penalty}
+        if self.parts.classifier is not None:
+            out["aux_real"] = self._classifier_step(real_rows, real_classes)
+        out |= self._generator_step()
+        self.parts.update_ema()
+        return out
 
     def _fake(self, cond: Conditions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         c = self.coder.encode(cond)
@@ -223,7 +356,8 @@ class _Step:
         cond_real = Conditions(cond.classes[perm], cond.column[perm], cond.value[perm])
         rows = self.sampler.rows_for(cond_real, self.rng)
         cond_real.classes = self.sampler.classes[rows]
-        real = torch.cat([self.real.dense(self.layout, rows), self.coder.encode(cond_real)], dim=1)
+        real_rows = self.real.dense(self.layout, rows)
+        real = torch.cat([real_rows, self.coder.encode(cond_real)], dim=1)
         fake = torch.cat([fake, c_fake], dim=1)
         # Fake packs first, then real ones: whole packs, as the batch is a multiple of pac.
         with self._autocast():
@@ -234,21 +368,51 @@ class _Step:
         p.opt_d.zero_grad(set_to_none=True)
         (loss_d + self.model.gp_weight * penalty).backward()
         p.opt_d.step()
-        return loss_d, penalty
+        return loss_d, penalty, real_rows, cond_real.classes
 
-    def _generator_step(self):
+    def _classifier_step(self, rows: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """One update of the auxiliary classifier on the critic's real rows."""
         p = self.parts
-        cond, _ = self.sampler.draw(self.batch, self.rng)
-        raw, fake, c = self._fake(cond)
-        p.critic.requires_grad_(False)  # only the generator learns here: skip critic weight grads
         with self._autocast():
-            adversarial = -p.critic(torch.cat([fake, c], dim=1)).float().mean()
-        p.critic.requires_grad_(True)
-        cond_loss = self._condition_loss(raw, cond)
+            loss = nn.functional.cross_entropy(p.train_classifier(rows).float(), classes)
+        p.opt_c.zero_grad(set_to_none=True)
+        loss.backward()
+        p.opt_c.step()
+        return loss
+
+    def _generator_step(self) -> dict[str, torch.Tensor]:
+        p, m = self.parts, self.model
+        cond, rows = self.sampler.draw(self.batch, self.rng)
+        raw, fake, c = self._fake(cond)
+        fake_in = torch.cat([fake, c], dim=1)
+        # Only the generator learns here: the critic's and classifier's weights get no grads.
+        frozen = [net for net in (p.critic, p.classifier) if net is not None]
+        for net in frozen:
+            net.requires_grad_(False)
+        with self._autocast():
+            losses = {"loss_g": -p.critic(fake_in).float().mean()}
+            if p.classifier is not None:
+                # the generated row must look like its class to a classifier of real rows
+                aux = nn.functional.cross_entropy(p.classifier(fake).float(), cond.classes)
+                losses["aux_fake"] = m.aux_classifier * aux
+            if m.info_loss > 0:
+                losses["info_loss"] = m.info_loss * self._information_loss(fake_in, rows, cond)
+        for net in frozen:
+            net.requires_grad_(True)
+        losses["cond_loss"] = self._condition_loss(raw, cond)
         p.opt_g.zero_grad(set_to_none=True)
-        (adversarial + cond_loss).backward()
+        sum(losses.values()).backward()
         p.opt_g.step()
-        return adversarial, cond_loss
+        return losses
+
+    def _information_loss(self, fake_in: torch.Tensor, rows: torch.Tensor, cond: Conditions) -> torch.Tensor:
+        """CTAB-GAN's information loss: the critic's last-layer features, real vs fake, should
+        have the same mean and standard deviation (real rows satisfy the same conditions)."""
+        with torch.no_grad():
+            real_in = torch.cat([self.real.dense(self.layout, rows), self.coder.encode(cond)], dim=1)
+            f_real = self.parts.critic.features(real_in).float()
+        f_fake = self.parts.critic.features(fake_in).float()
+        return ((f_real.mean(0) - f_fake.mean(0)).norm() + (f_real.std(0) - f_fake.std(0)).norm())
 
     def _condition_loss(self, raw: torch.Tensor, cond: Conditions) -> torch.Tensor:
         """Cross-entropy of the generated category against the asked-for one (CTGAN)."""
