@@ -11,7 +11,8 @@ Per table: one stratified 70/30 split (seeded). Each generator sees only the 70%
 draws as many rows as train has, in train's class mix. Scored against real data by code that
 knows nothing of either model:
 
-- ``fit_s``: wall seconds of the fit (preprocessing included);
+- ``fit_s``: wall seconds of the fit (preprocessing included); ``fit_cpu_s``: its CPU seconds,
+  steadier than wall time on a shared machine (both run with SYNTHGEN_THREADS threads);
 - ``detection_auc``: 5-fold HistGradientBoosting separating train rows from as many synthetic
   rows (0.5 = cannot tell them apart; 1 = trivially);
 - ``shapes``: mean per-column 1-KS / 1-TVD; ``pairs``: mean pair-trend similarity (1 is best);
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,7 +53,7 @@ from synthgen.models.tabular.synthesizer import TabularSynthesizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CTGAN_PYTHON = ROOT / "benchmarks" / ".venv-ctgan" / "bin" / "python"
-COLUMNS = ["fit_s", "detection_auc", "shapes", "pairs", "tstr", "real+syn", "real"]
+COLUMNS = ["fit_s", "fit_cpu_s", "detection_auc", "shapes", "pairs", "tstr", "real+syn", "real"]
 
 # Runs in ctgan's venv: its defaults (300 epochs, batch 500), as many rows as train has.
 CTGAN_SCRIPT = textwrap.dedent(
@@ -81,25 +84,36 @@ def fit_synthgen(train: pd.DataFrame, condition: str, overrides: dict, seed: int
     model = TabularModelConfig.model_validate(overrides.get("model", {}))
     cfg = TrainConfig.model_validate(deep_merge({"seed": seed, "device": "cpu", "progress": False},
                                                 overrides.get("train", {})))
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     synth = TabularSynthesizer(model, cfg).fit(train, condition)
-    fit_s = time.perf_counter() - t
+    times = {"fit_s": time.perf_counter() - t, "fit_cpu_s": time.process_time() - cpu}
     counts = train[condition].astype(str).value_counts().to_dict()
     sample = synth.generate(counts, seed=seed + 1)
-    return fit_s, sample.astype({condition: train[condition].dtype})
+    return times, sample.astype({condition: train[condition].dtype})
 
 
-def fit_ctgan(train: pd.DataFrame, discrete: list[str], seed: int, python: Path) -> tuple[float, pd.DataFrame]:
+def fit_ctgan(train: pd.DataFrame, discrete: list[str], seed: int, python: Path) -> tuple[dict, pd.DataFrame]:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "train.csv", Path(tmp) / "ctgan.csv"
         train.to_csv(src, index=False)
         cmd = [str(python), "-c", CTGAN_SCRIPT, str(src), str(out), str(seed), json.dumps(discrete)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=_threads_env())
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             sys.exit(f"ctgan run failed:\n{done.stderr[-3000:]}")
-        fit_s = json.loads(done.stdout.strip().splitlines()[-1])["fit_s"]
+        times = json.loads(done.stdout.strip().splitlines()[-1])
+        # CPU seconds of the whole child (its import and sampling too: a slight overcount)
+        times["fit_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         sample = pd.read_csv(out)
-    return fit_s, sample.astype({c: train[c].dtype for c in train.columns if c not in discrete})
+    return times, sample.astype({c: train[c].dtype for c in train.columns if c not in discrete})
+
+
+def _threads_env() -> dict[str, str]:
+    """ctgan gets the thread count synthgen runs with here (SYNTHGEN_THREADS), so CPU seconds
+    compare like with like."""
+    n = os.environ.get("SYNTHGEN_THREADS")
+    return {**os.environ, **({"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n} if n else {})}
 
 
 # -- scoring (independent of both models) --------------------------------------------------------
@@ -165,11 +179,14 @@ def run_table(name: str, args, overrides: dict) -> dict[str, dict]:
     print(f"{name}: {len(train)} train / {len(test)} test rows x {df.shape[1]} columns, "
           f"condition {condition!r}", flush=True)
     rows = {}
-    fit_s, sample = fit_synthgen(train, condition, overrides, args.seed)
-    rows["synthgen"] = {"fit_s": fit_s, **score(train, test, sample, condition, cats, args.seed)}
-    if not args.skip_ctgan:
-        fit_s, sample = fit_ctgan(train, cats, args.seed, args.ctgan_python)
-        rows["ctgan"] = {"fit_s": fit_s, **score(train, test, sample, condition, cats, args.seed)}
+    if not args.skip_synthgen:
+        times, sample = fit_synthgen(train, condition, overrides, args.seed)
+        rows["synthgen"] = {**times, **score(train, test, sample, condition, cats, args.seed)}
+    if args.ctgan_results and name in args.ctgan_results:
+        rows["ctgan"] = args.ctgan_results[name]["ctgan"]  # same split and seed, run earlier
+    elif not args.skip_ctgan:
+        times, sample = fit_ctgan(train, cats, args.seed, args.ctgan_python)
+        rows["ctgan"] = {**times, **score(train, test, sample, condition, cats, args.seed)}
     print(pd.DataFrame(rows).T[COLUMNS].to_string(float_format=lambda v: f"{v:.3f}"), flush=True)
     return rows
 
@@ -181,17 +198,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    help="synthgen config override, e.g. train.max_steps=2000 (repeatable)")
     p.add_argument("--skip-ctgan", action="store_true")
+    p.add_argument("--skip-synthgen", action="store_true", help="run the peer only (e.g. to reuse later)")
+    p.add_argument("--ctgan-results", type=lambda f: json.loads(Path(f).read_text()),
+                   help="a --json file of an earlier run: take ctgan's rows from it (same split)")
     p.add_argument("--ctgan-python", type=Path, default=CTGAN_PYTHON)
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     if not args.skip_ctgan and not args.ctgan_python.exists():
         sys.exit(f"{args.ctgan_python}: no ctgan venv (see this file's docstring), or --skip-ctgan")
     overrides = parse_overrides(args.overrides)
-    results = {name: run_table(name, args, overrides) for name in args.tables}
+    results = {}
+    for name in args.tables:
+        results[name] = run_table(name, args, overrides)
+        if args.json:  # after every table: a long run that stops keeps what it measured
+            args.json.write_text(json.dumps(results, indent=2))
     table = pd.DataFrame({(t, m): r for t, rows in results.items() for m, r in rows.items()}).T[COLUMNS]
     print("\n" + table.to_string(float_format=lambda v: f"{v:.3f}"))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

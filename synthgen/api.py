@@ -24,6 +24,8 @@ def fit(
     condition: str,
     *,
     epochs: int | None = None,
+    max_steps: int | None = None,
+    max_minutes: float | None = None,
     batch_size: int | None = None,
     seed: int = 0,
     device: str = "auto",
@@ -35,6 +37,8 @@ def fit(
 ) -> Synthesizer:
     """Fit a synthesizer on ``data``: a DataFrame, a table path, a scan folder or an .npz.
 
+    Training length: the backend's budget unless ``epochs``, ``max_steps`` or ``max_minutes``
+    say otherwise (tables: 3000 optimizer steps, best validation snapshot kept).
     ``model_options`` are fields of ``TabularModelConfig`` / ``ImageModelConfig``
     (e.g. ``pac=5`` or ``spatial_dims=3, image_size=32``).
     """
@@ -47,7 +51,8 @@ def fit(
     model_cls = type(default_model_config(modality_name))
     model = validate(model_cls, {"kind": modality_name, **model_options}, "model options")
     train_doc = {"seed": seed, "device": device, "progress": progress}
-    train_doc |= {k: v for k, v in {"epochs": epochs, "batch_size": batch_size}.items() if v is not None}
+    sizing = {"epochs": epochs, "max_steps": max_steps, "max_minutes": max_minutes, "batch_size": batch_size}
+    train_doc |= {k: v for k, v in sizing.items() if v is not None}
     train = with_backend_defaults(validate(TrainConfig, train_doc, "training options"), model)
     data_cfg = DataConfig(condition=condition, kinds=dict(kinds or {}), drop=list(drop))
     modality = get_modality(modality_name)

@@ -101,7 +101,9 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
 @click.option("--condition", help="Column (or manifest column) holding the class label.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config (see configs/).")
 @click.option("--name", help="Run name: the model goes to runs/<name>/ (default: <data>-<time>).")
-@click.option("--epochs", type=int)
+@click.option("--epochs", type=int, help="Passes over the training rows (default: a budget of steps).")
+@click.option("--max-steps", type=int, help="Optimizer steps (tables default: 3000, however many rows).")
+@click.option("--max-minutes", type=float, help="Wall-clock training budget; ends the fit on time.")
 @click.option("--batch-size", type=int)
 @click.option("--seed", type=int, help="Seeds training and the split.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
@@ -116,7 +118,7 @@ def _parse_pairs(pairs: tuple[str, ...], what: str, cast=str) -> dict[str, Any]:
 @_tracking_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted fit (the last one of this data without --name).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
-def fit(data_path, condition, config_path, name, epochs, batch_size, seed, device, precision, spatial_dims,
+def fit(data_path, condition, config_path, name, epochs, max_steps, max_minutes, batch_size, seed, device, precision, spatial_dims,
         image_size, labels, kinds, drop, runs_dir, tracking_uri, no_tracking, resume, dry_run) -> None:
     """Fit a conditional GAN on the train split of DATA and save it to runs/<name>/."""
     from synthgen import workflow
@@ -130,7 +132,8 @@ def fit(data_path, condition, config_path, name, epochs, batch_size, seed, devic
         "runs_dir": runs_dir,
         "data": {"path": data_path, "condition": condition, "labels": labels,
                  "kinds": _parse_pairs(kinds, "--kind", _column_kind) or None, "drop": list(drop) or None},
-        "train": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
+        "train": {"epochs": epochs, "max_steps": max_steps, "max_minutes": max_minutes,
+                  "batch_size": batch_size, "seed": seed, "device": device,
                   "precision": precision, "resume": resume or None},
         "split": {"seed": seed},
         "tracking": _tracking_overrides(tracking_uri, no_tracking),

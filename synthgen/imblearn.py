@@ -22,9 +22,11 @@ _LABEL = "__synthgen_label__"
 class GANOversampler(BaseEstimator):
     _estimator_type = "sampler"
 
-    def __init__(self, *, epochs: int = 300, batch_size: int = 500, random_state: int = 0,
-                 device: str = "auto", progress: bool = False, model_options: dict | None = None):
+    def __init__(self, *, epochs: int | None = None, max_steps: int | None = None, batch_size: int = 500,
+                 random_state: int = 0, device: str = "auto", progress: bool = False,
+                 model_options: dict | None = None):
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
@@ -45,7 +47,7 @@ class GANOversampler(BaseEstimator):
             raise ValueError(f"X has {len(frame)} rows but y has {len(labels)}")
         data = frame.assign(**{_LABEL: labels.to_numpy()})
         self.synthesizer_ = fit(
-            data, _LABEL, epochs=self.epochs, batch_size=self.batch_size, seed=self.random_state,
+            data, _LABEL, epochs=self.epochs, max_steps=self.max_steps, batch_size=self.batch_size, seed=self.random_state,
             device=self.device, progress=self.progress, **(self.model_options or {}),
         )
         extra = self.synthesizer_.sample(balance="fill", seed=self.random_state)

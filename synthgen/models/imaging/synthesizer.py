@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from synthgen import distributed
-from synthgen.config import ImageModelConfig, TrainConfig
+from synthgen.config import ImageModelConfig, TrainConfig, with_backend_defaults
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
@@ -99,7 +99,7 @@ class ImageSynthesizer(Synthesizer):
             )
         if len(data) == 0:
             raise DataError("no training images")
-        return config, self.train or TrainConfig()
+        return config, with_backend_defaults(self.train or TrainConfig(), config)
 
     # -- sampling --------------------------------------------------------------------------------
 
