@@ -8,7 +8,9 @@ checksum-verified). The loading environment needs synthgen installed
 
 Request: a DataFrame with one row per class, columns ``class`` (the label as text) and
 ``count`` (how many samples of it); classes not listed get none; repeated classes add up.
-Optional param ``seed`` (default 0): the same request and seed give the same samples.
+Optional param ``seed`` (default 0): the same request and seed give the same samples. A request
+the model cannot answer (unknown class, a count that is not a whole number >= 0, more samples
+than ``serving_contract.max_samples`` allows, a missing column) is HTTP 400 with one line.
 
 Response: tabular models return the synthetic rows (same columns as the training table,
 condition column included). Image models return one row per image: ``label``, ``shape`` (the
@@ -28,6 +30,9 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from synthgen.errors import SamplingError
+from synthgen.serving_contract import BadRequest, max_samples, requested_counts
+
+__all__ = ["SynthgenGenerator", "requested_counts", "samples_to_frame"]
 
 
 class SynthgenGenerator(PythonModel):
@@ -42,35 +47,12 @@ class SynthgenGenerator(PythonModel):
     def predict(
         self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        counts = requested_counts(model_input, self.synth.classes_)
+        try:
+            counts = requested_counts(model_input, self.synth.classes_, max_samples(self.synth))
+        except SamplingError as e:
+            raise BadRequest(str(e)) from None  # HTTP 400 with this one line, no traceback
         seed = int((params or {}).get("seed", 0))
         return samples_to_frame(self.synth.generate(counts, seed=seed), counts)
-
-
-def requested_counts(model_input: Any, classes: list[str]) -> dict[str, int]:
-    """``{label: count}`` in training order (0 for unlisted labels) from the request frame."""
-    frame = pd.DataFrame(model_input)
-    missing = [c for c in ("class", "count") if c not in frame.columns]
-    if missing:
-        raise SamplingError(
-            f"request needs columns 'class' and 'count' (one row per class); missing {missing}, "
-            f"got {list(frame.columns)}"
-        )
-    counts = dict.fromkeys(classes, 0)
-    for label, count in zip(frame["class"], frame["count"]):
-        label = str(label)
-        if label not in counts:
-            raise SamplingError(
-                f"class {label!r} was never seen in training; known classes: {', '.join(classes)}"
-            )
-        if pd.isna(count) or float(count) != int(count) or int(count) < 0:
-            raise SamplingError(
-                f"count for class {label!r} must be a whole number >= 0, got {count!r}"
-            )
-        counts[label] += int(count)
-    if sum(counts.values()) == 0:
-        raise SamplingError("the requested counts add up to 0: nothing to sample")
-    return counts
 
 
 def samples_to_frame(samples: Any, counts: Mapping[str, int]) -> pd.DataFrame:

@@ -561,6 +561,7 @@ class MlflowTracker:
         """
         self._current("log_model")
         mlflow = self._mlflow()
+        from synthgen.serving_contract import request_signature
         model_dir = Path(model_dir)
         if input_example is None:
             input_example = default_input_example(model_dir)
@@ -572,8 +573,10 @@ class MlflowTracker:
                 name=MODEL_ARTIFACT,
                 python_model=str(SERVING_FILE),
                 artifacts={"model": str(model_dir)},
-                # The params dict makes `seed` part of the signature.
                 input_example=(input_example, {"seed": 0}),
+                # Declared, not inferred: optional columns and a double count let bad requests
+                # reach serving.py, which answers them with one line (see serving_contract).
+                signature=request_signature(),
                 pip_requirements=serving_requirements(),  # skips MLflow's slow inference
                 registered_model_name=name,
             )

@@ -27,3 +27,16 @@ def test_in_an_imblearn_pipeline_with_arrays(breast_cancer):
     pipe.fit(X, y)
     assert pipe.predict(X).shape == (200,)
     assert pipe.score(X, y) > 0.6
+
+
+def test_synthetic_share_per_class_and_the_synthetic_mask(breast_cancer):
+    X = breast_cancer.drop(columns=["diagnosis"]).iloc[:200, :5]
+    y = breast_cancer["diagnosis"].iloc[:200].to_numpy()
+    real = dict(zip(*np.unique(y, return_counts=True)))
+    sampler = GANOversampler(epochs=3, random_state=0, synthetic_share={"malignant": 0.5})
+    X_res, y_res = sampler.fit_resample(X, y)
+    mask = sampler.synthetic_mask_
+    assert mask.shape == (len(y_res),) and not mask[:200].any() and mask[200:].all()
+    # Half of the malignant rows are synthetic now; benign rows get none.
+    assert list(y_res[mask]) == ["malignant"] * real["malignant"]
+    assert len(X_res) == 200 + real["malignant"] == 200 + sampler.n_synthetic_

@@ -383,46 +383,4 @@ def test_pyfunc_round_trip_over_http(mlflow_server, tmp_path, monkeypatch, model
     _check_samples(model.predict(_ask(counts)), counts)
 
 
-@pytest.mark.slow
-def test_mlflow_models_serve(tracker, model_dir):
-    """``mlflow models serve`` answers /invocations with the requested rows (≈ 10 s to start)."""
-    import json
-    import signal
-    import subprocess
-    import sys
-    import urllib.request
-
-    from mlflow_server import free_port
-
-    with tracker.start_run("fit", experiment=EXPERIMENT, run_type="fit"):
-        uri = tracker.log_model(model_dir, registered_name="synthgen-served")
-    port = free_port()
-    bin_dir = str(Path(sys.executable).parent)  # `mlflow models serve` runs `uvicorn` from PATH
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracker.uri}
-    env["PATH"] = bin_dir + os.pathsep + env["PATH"]
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
-           "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    server = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, "mlflow models serve exited"
-                time.sleep(0.5)
-        split = {"columns": ["class", "count"], "data": [["malignant", 3]]}
-        payload = {"dataframe_split": split, "params": {"seed": 1}}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        rows = json.loads(urllib.request.urlopen(request, timeout=30).read())["predictions"]
-        assert [row["diagnosis"] for row in rows] == ["malignant"] * 3
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+# `mlflow models serve` over HTTP: tests/test_serving_rest.py
