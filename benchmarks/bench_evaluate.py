@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.config import EvalConfig
-from synthgen.evaluate import evaluate_tables
+from synthgen.evaluation import evaluate_tables
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult.csv"
 

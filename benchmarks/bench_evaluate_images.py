@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.evaluate.images import evaluate_images
+from synthgen.evaluation.images import evaluate_images
 from synthgen.runtime import configure_threads
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"

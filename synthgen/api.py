@@ -76,12 +76,12 @@ def evaluate(*, train, holdout, test, synthetic, condition: str | None = None, *
     import pandas as pd
 
     if isinstance(train, pd.DataFrame):
-        from synthgen.evaluate.tabular import evaluate_tables
+        from synthgen.evaluation.tabular import evaluate_tables
 
         if condition is None:
             raise TypeError("condition= is required for tables")
         return evaluate_tables(train, holdout, test, synthetic, condition, **options)
-    from synthgen.evaluate.images import evaluate_images
+    from synthgen.evaluation.images import evaluate_images
 
     (tx, ty), (sx, sy), (ex, ey) = train, synthetic, test
     hx, hy = holdout if holdout is not None else (None, None)

@@ -376,7 +376,7 @@ def load_splits(model_dir: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class EvaluateResult:
-    result: Any  # synthgen.evaluate.result.EvaluationResult
+    result: Any  # synthgen.evaluation.result.EvaluationResult
     report_dir: Path
     files: dict[str, Path]
     run_id: str | None = None

@@ -12,7 +12,7 @@ from synthgen.report.fragments import esc, fmt
 from synthgen.report.labels import describe
 
 if TYPE_CHECKING:
-    from synthgen.evaluate.result import EvaluationResult, Figure, Section
+    from synthgen.evaluation.result import EvaluationResult, Figure, Section
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;

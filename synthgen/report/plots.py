@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from synthgen.evaluate.distance import category_strings, numeric_array  # noqa: E402
-from synthgen.evaluate.result import Figure  # noqa: E402
+from synthgen.evaluation.distance import category_strings, numeric_array  # noqa: E402
+from synthgen.evaluation.result import Figure  # noqa: E402
 
 REAL, SYNTH, HOLD = "#34495e", "#e67e22", "#27ae60"
 

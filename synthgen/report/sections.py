@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from synthgen.evaluate.result import Section
+from synthgen.evaluation.result import Section
 from synthgen.report import plots
 from synthgen.report.fragments import esc, frame_table, note, table
 
@@ -39,7 +39,7 @@ def fidelity_section(fid, real: pd.DataFrame, synthetic: pd.DataFrame,
     section.figures.append(plots.column_histograms(real, synthetic, categorical))
     cols = list(real.columns)[:24]
     if len(cols) > 1 and len(fid.pairs):
-        from synthgen.evaluate.fidelity import pair_matrix
+        from synthgen.evaluation.fidelity import pair_matrix
 
         section.figures.append(plots.pair_heatmap(pair_matrix(fid.pairs, cols)))
     return section
@@ -79,7 +79,7 @@ def memorization_section(mem, figures: bool = True) -> Section:
 
 
 def utility_section(util, figures: bool = True) -> Section:
-    from synthgen.evaluate.utility import ARMS, METRICS, MODELS
+    from synthgen.evaluation.utility import ARMS, METRICS, MODELS
 
     s = util.summary
     html = note(

@@ -8,7 +8,7 @@ from synthgen.report.fragments import fmt
 from synthgen.report.labels import describe
 
 if TYPE_CHECKING:
-    from synthgen.evaluate.result import EvaluationResult
+    from synthgen.evaluation.result import EvaluationResult
 
 
 def render_markdown(result: EvaluationResult) -> str:

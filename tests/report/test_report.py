@@ -5,7 +5,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from synthgen.config import EvalConfig
-from synthgen.evaluate import evaluate_tables
+from synthgen.evaluation import evaluate_tables
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from synthgen.evaluate.distance import (
+from synthgen.evaluation.distance import (
     MixedEmbedding,
     category_strings,
     distance_blocks,

@@ -14,17 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.evaluate.images.diversity import SsimPlan, class_diversity
-from synthgen.evaluate.images.features import (
+from synthgen.evaluation.images.diversity import SsimPlan, class_diversity
+from synthgen.evaluation.images.features import (
     encoder_accuracy,
     fit_encoder,
     random_encoder,
     standardise,
 )
-from synthgen.evaluate.images.fidelity import feature_fidelity
-from synthgen.evaluate.images.inputs import ImageSets, cap_indices, check_sets
-from synthgen.evaluate.images.intensity import intensity_summary
-from synthgen.evaluate.images.memorization import (
+from synthgen.evaluation.images.fidelity import feature_fidelity
+from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
+from synthgen.evaluation.images.intensity import intensity_summary
+from synthgen.evaluation.images.memorization import (
     DEFAULT_QUANTILE,
     CopyCheck,
     copy_check,
@@ -32,8 +32,8 @@ from synthgen.evaluate.images.memorization import (
     pixel_vectors,
     unit_rows,
 )
-from synthgen.evaluate.images.utility import UtilityResult, downstream_gains
-from synthgen.evaluate.result import EvaluationResult
+from synthgen.evaluation.images.utility import UtilityResult, downstream_gains
+from synthgen.evaluation.result import EvaluationResult
 
 ALL = "all"  # the group name of the whole set, beside one group per class
 TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
@@ -100,7 +100,7 @@ def evaluate_images(
     downstream classifiers. ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves.
     """
-    from synthgen.evaluate.images.report import build_result
+    from synthgen.evaluation.images.report import build_result
 
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()

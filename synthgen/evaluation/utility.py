@@ -33,9 +33,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from threadpoolctl import threadpool_limits
 
-from synthgen.evaluate.distance import category_strings, numeric_array, resolve_categorical
-from synthgen.evaluate.fidelity import openmp_threads
-from synthgen.evaluate.stats import paired_interval, verdict
+from synthgen.evaluation.distance import category_strings, numeric_array, resolve_categorical
+from synthgen.evaluation.fidelity import openmp_threads
+from synthgen.evaluation.stats import paired_interval, verdict
 
 ARMS = {
     "real": "real only",

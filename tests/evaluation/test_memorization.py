@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.evaluate.memorization import (
+from synthgen.evaluation.memorization import (
     dcr_share,
     dcr_threshold,
     membership_auc,

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from synthgen.evaluate.utility import utility
+from synthgen.evaluation.utility import utility
 
 
 @pytest.fixture(scope="module")

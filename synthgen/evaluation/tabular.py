@@ -15,11 +15,11 @@ import pandas as pd
 
 from synthgen.config import EvalConfig
 from synthgen.errors import DataError
-from synthgen.evaluate.distance import category_strings, resolve_categorical
-from synthgen.evaluate.fidelity import fidelity
-from synthgen.evaluate.memorization import memorization
-from synthgen.evaluate.result import EvaluationResult
-from synthgen.evaluate.utility import utility
+from synthgen.evaluation.distance import category_strings, resolve_categorical
+from synthgen.evaluation.fidelity import fidelity
+from synthgen.evaluation.memorization import memorization
+from synthgen.evaluation.result import EvaluationResult
+from synthgen.evaluation.utility import utility
 from synthgen.report.fragments import note
 
 MIN_TEST_ROWS = 10  # fewer test rows of a class make its recall and AUROC mostly noise

@@ -4,7 +4,7 @@ Feature spaces need no download: a small MONAI CNN trained on the real train spl
 network with fixed random weights as a check. See ``evaluate.evaluate_images``.
 """
 
-from synthgen.evaluate.images.evaluate import evaluate_images
-from synthgen.evaluate.images.memorization import privacy_filter_images
+from synthgen.evaluation.images.evaluate import evaluate_images
+from synthgen.evaluation.images.memorization import privacy_filter_images
 
 __all__ = ["evaluate_images", "privacy_filter_images"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
-from synthgen.evaluate.result import Figure
+from synthgen.evaluation.result import Figure
 
 
 def middle_slice(img: np.ndarray) -> np.ndarray:

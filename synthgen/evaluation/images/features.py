@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthgen.evaluate.images.network import ImageClassifier, build_classifier
-from synthgen.evaluate.images.training import apply_in_batches, train_classifier
+from synthgen.evaluation.images.network import ImageClassifier, build_classifier
+from synthgen.evaluation.images.training import apply_in_batches, train_classifier
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from synthgen.evaluate.distance import EXACT_TOL, MixedEmbedding, nearest, resolve_categorical
+from synthgen.evaluation.distance import EXACT_TOL, MixedEmbedding, nearest, resolve_categorical
 
 
 def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:

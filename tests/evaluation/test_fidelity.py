@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from synthgen.evaluate.fidelity import (
+from synthgen.evaluation.fidelity import (
     column_shapes,
     detection_auc,
     knn_precision_recall,

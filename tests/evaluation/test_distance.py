@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.evaluate.distance import (
+from synthgen.evaluation.distance import (
     MixedEmbedding,
     infer_categorical,
     nearest,

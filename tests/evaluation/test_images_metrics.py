@@ -7,19 +7,19 @@ import pytest
 from scipy import linalg
 
 from synthgen.errors import DataError
-from synthgen.evaluate.images.augment import ClassicAugment
-from synthgen.evaluate.images.diversity import mean_pairwise_ssim, ms_ssim_plan
-from synthgen.evaluate.images.fidelity import frechet_distance, kernel_distance, prdc
-from synthgen.evaluate.images.inputs import check_sets
-from synthgen.evaluate.images.intensity import histogram, wasserstein_1
-from synthgen.evaluate.images.memorization import (
+from synthgen.evaluation.images.augment import ClassicAugment
+from synthgen.evaluation.images.diversity import mean_pairwise_ssim, ms_ssim_plan
+from synthgen.evaluation.images.fidelity import frechet_distance, kernel_distance, prdc
+from synthgen.evaluation.images.inputs import check_sets
+from synthgen.evaluation.images.intensity import histogram, wasserstein_1
+from synthgen.evaluation.images.memorization import (
     copy_check,
     copy_p_value,
     copy_threshold,
     pixel_vectors,
     privacy_filter_images,
 )
-from synthgen.evaluate.images.network import layer_plan
+from synthgen.evaluation.images.network import layer_plan
 
 
 def _gauss(n, d=16, shift=0.0, seed=0):

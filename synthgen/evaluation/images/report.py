@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synthgen.evaluate.images import figures
-from synthgen.evaluate.images.fidelity import K_DENSITY_COVERAGE, K_PRECISION_RECALL
-from synthgen.evaluate.images.intensity import bin_centres
-from synthgen.evaluate.images.memorization import FLAG_P_VALUE
+from synthgen.evaluation.images import figures
+from synthgen.evaluation.images.fidelity import K_DENSITY_COVERAGE, K_PRECISION_RECALL
+from synthgen.evaluation.images.intensity import bin_centres
+from synthgen.evaluation.images.memorization import FLAG_P_VALUE
 from synthgen.report.labels import IMAGE_LABELS
-from synthgen.evaluate.result import EvaluationResult, Section
+from synthgen.evaluation.result import EvaluationResult, Section
 from synthgen.report.fragments import note, table
 
 if TYPE_CHECKING:
-    from synthgen.evaluate.images.evaluate import Findings
+    from synthgen.evaluation.images.evaluate import Findings
 
 ALL = "all"
 SPACES = ("encoder", "random")
@@ -228,7 +228,7 @@ _ARM_NAMES = {
 
 
 def _utility_section(f: Findings) -> Section:
-    from synthgen.evaluate.images.utility import METRICS
+    from synthgen.evaluation.images.utility import METRICS
 
     u = f.utility
     o = f.options

@@ -7,7 +7,7 @@ from sklearn.datasets import load_breast_cancer
 
 from synthgen.config import EvalConfig
 from synthgen.errors import DataError
-from synthgen.evaluate import evaluate_tables
+from synthgen.evaluation import evaluate_tables
 
 FAST = EvalConfig(seeds=2, detection_folds=3)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthgen.evaluate.images import evaluate_images
+from synthgen.evaluation.images import evaluate_images
 
 
 def phantoms(n: int, seed: int, side: int = 16) -> tuple[np.ndarray, np.ndarray]:

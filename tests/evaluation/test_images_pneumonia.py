@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthgen.evaluate.images import evaluate_images
-from synthgen.evaluate.images.features import fit_encoder, random_encoder, standardise
-from synthgen.evaluate.images.fidelity import feature_fidelity
-from synthgen.evaluate.images.memorization import copy_check, pixel_vectors, unit_rows
+from synthgen.evaluation.images import evaluate_images
+from synthgen.evaluation.images.features import fit_encoder, random_encoder, standardise
+from synthgen.evaluation.images.fidelity import feature_fidelity
+from synthgen.evaluation.images.memorization import copy_check, pixel_vectors, unit_rows
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "pneumoniamnist.npz"
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} not present")

@@ -2,7 +2,7 @@ import json
 
 import matplotlib.pyplot as plt
 
-from synthgen.evaluate.result import EvaluationResult, Figure, Section
+from synthgen.evaluation.result import EvaluationResult, Figure, Section
 
 
 def _result():

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
-from synthgen.evaluate.images.augment import ClassicAugment
-from synthgen.evaluate.images.network import build_classifier
-from synthgen.evaluate.images.training import predict_proba, train_classifier
-from synthgen.evaluate.stats import paired_interval, verdict
+from synthgen.evaluation.images.augment import ClassicAugment
+from synthgen.evaluation.images.network import build_classifier
+from synthgen.evaluation.images.training import predict_proba, train_classifier
+from synthgen.evaluation.stats import paired_interval, verdict
 
 METRICS = ("balanced_accuracy", "macro_f1", "auroc", "minority_recall")
 ARMS = ("real", "real_plus_synth", "synth_only", "real_plus_augment", "real_class_weights")
