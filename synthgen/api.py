@@ -68,7 +68,7 @@ def load(path: str | Path) -> Synthesizer:
 
 
 def evaluate(*, train, holdout, test, synthetic, condition: str | None = None, **options: Any):
-    """Evaluate a synthetic sample against real splits; returns an ``EvaluationResult``.
+    """Evaluate a synthetic sample against real splits; returns the ``Findings``.
 
     DataFrames go to the tabular evaluation (``condition`` names the label column); for
     images pass ``(images, labels)`` tuples for each split.
@@ -86,3 +86,10 @@ def evaluate(*, train, holdout, test, synthetic, condition: str | None = None, *
     (tx, ty), (sx, sy), (ex, ey) = train, synthetic, test
     hx, hy = holdout if holdout is not None else (None, None)
     return evaluate_images(tx, ty, ex, ey, sx, sy, holdout_x=hx, holdout_y=hy, **options)
+
+
+def write_report(findings, folder: str | Path) -> dict[str, Path]:
+    """``report.html``, ``metrics.json`` and ``summary.md`` of ``evaluate``'s findings."""
+    from synthgen.report import write_report as _write
+
+    return _write(findings, folder)

@@ -1,10 +1,22 @@
-"""Evaluation of synthetic data against real data: arrays and DataFrames in, numbers out.
+"""Evaluation of synthetic data against real data: arrays and DataFrames in, typed findings out.
 
-The result types load eagerly (cheap); the table evaluation (scikit-learn, matplotlib) loads on
-first use, so importing ``synthgen.evaluation.result`` from elsewhere stays fast.
+The findings types load eagerly (cheap); the evaluations themselves (scikit-learn, torch) load
+on first use. Rendering lives in ``synthgen.report``, which no evaluation module imports.
 """
 
-from synthgen.evaluation.result import EvaluationResult, Figure, Section
+from synthgen.evaluation.findings import (
+    Column,
+    Direction,
+    EvaluationResult,
+    FigureSpec,
+    Findings,
+    HeadlineMetric,
+    Note,
+    Section,
+    Severity,
+    Table,
+    Verdict,
+)
 
 _LAZY = {
     "evaluate_tables": "synthgen.evaluation.tabular",
@@ -16,7 +28,8 @@ _LAZY = {
     "privacy_filter_images": "synthgen.evaluation.images",
 }
 
-__all__ = ["EvaluationResult", "Figure", "Section", *_LAZY]
+__all__ = ["Column", "Direction", "EvaluationResult", "FigureSpec", "Findings", "HeadlineMetric",
+           "Note", "Section", "Severity", "Table", "Verdict", *_LAZY]
 
 
 def __getattr__(name: str):

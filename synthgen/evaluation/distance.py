@@ -71,6 +71,27 @@ def numeric_array(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def tree_codes(frames: Sequence[pd.DataFrame], categorical: set[str],
+               max_levels: int = 250) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames with the same columns as float matrices for tree models and linear models:
+    categoricals as integer codes shared by all frames (the rarest levels beyond
+    ``max_levels`` share one "other" code: HistGradientBoosting allows 255), numbers as float.
+    Returns one matrix per frame and the categorical-column mask."""
+    cols, is_cat = [], []
+    for c in frames[0].columns:
+        if c in categorical:
+            both = pd.concat([category_strings(f[c]) for f in frames])
+            top = both.value_counts().index[: max_levels - 1]
+            cols.append(pd.factorize(both.where(both.isin(top), "<other>"))[0].astype(float))
+            is_cat.append(True)
+        else:
+            cols.append(np.concatenate([numeric_array(f[c]) for f in frames]))
+            is_cat.append(False)
+    n = np.cumsum([0] + [len(f) for f in frames])
+    x = np.column_stack(cols) if cols else np.zeros((n[-1], 0))
+    return [x[a:b] for a, b in zip(n[:-1], n[1:])], np.array(is_cat, dtype=bool)
+
+
 def robust_scale(values: np.ndarray) -> float:
     """IQR of the finite values; std, then 1, where the IQR is zero (e.g. mostly-zero columns)."""
     v = values[np.isfinite(values)]

@@ -31,10 +31,9 @@ from synthgen.evaluation.distance import (
     nearest,
     numeric_array,
     resolve_categorical,
+    tree_codes,
 )
-
-_HGB_MAX_LEVELS = 250  # HistGradientBoosting allows at most 255 categories per feature
-
+from synthgen.evaluation.findings import Severity, Verdict
 
 def openmp_threads(n_rows: int) -> int | None:
     """Threads for the classifiers (OpenMP, BLAS). HistGradientBoosting's OpenMP threads
@@ -152,24 +151,6 @@ def pair_matrix(pairs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 # -- detection -------------------------------------------------------------------------------
-def _detector_features(frames: list[pd.DataFrame], cats: set[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric matrix for HistGradientBoosting: categoricals as shared integer codes."""
-    cols, is_cat = [], []
-    n = [len(f) for f in frames]
-    for c in frames[0].columns:
-        if c in cats:
-            both = pd.concat([category_strings(f[c]) for f in frames])
-            top = both.value_counts().index[: _HGB_MAX_LEVELS - 1]
-            both = both.where(both.isin(top), "<other>")
-            cols.append(pd.factorize(both)[0].astype(np.float64))
-            is_cat.append(True)
-        else:
-            cols.append(np.concatenate([numeric_array(f[c]) for f in frames]))
-            is_cat.append(False)
-    x = np.column_stack(cols) if cols else np.zeros((sum(n), 0))
-    return x, np.array(is_cat, dtype=bool)
-
-
 def detection_auc(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -203,7 +184,8 @@ def detection_predictions(
         return pd.DataFrame(columns=["is_real", "prob", "index"])
     r = real.sample(n=n, random_state=seed) if len(real) > n else real
     s = synthetic.sample(n=n, random_state=seed + 1) if len(synthetic) > n else synthetic
-    x, is_cat = _detector_features([r, s[list(real.columns)]], cats)
+    (xr, xs), is_cat = tree_codes([r, s[list(real.columns)]], cats)
+    x = np.vstack([xr, xs])
     y = np.r_[np.ones(n), np.zeros(n)]
     prob = np.zeros(2 * n)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -260,7 +242,7 @@ def knn_precision_recall(
 @dataclass
 class FidelityReport:
     metrics: dict[str, float]
-    verdict: str
+    verdict: Verdict
     shapes: pd.DataFrame  # per column
     pairs: pd.DataFrame  # per column pair
     per_class: pd.DataFrame  # class, column_shapes, pair_trends, detection_auc, precision, recall
@@ -355,20 +337,24 @@ def _class_auc(det: pd.DataFrame, real_lab: pd.Series, syn_lab: pd.Series, c: st
     return float(roc_auc_score(sel.is_real, sel.prob))
 
 
-def _verdict(m: dict[str, float], base: dict[str, float]) -> str:
+def _verdict(m: dict[str, float], base: dict[str, float]) -> Verdict:
     auc = m["detection_auc"]
     ref = f" (real holdout vs train: {base['detection_auc']:.2f})" if base else ""
     if np.isnan(auc):
-        head = "not assessed: too few rows for the detection classifier"
+        severity, head = Severity.CAUTION, "not assessed: too few rows for the detection classifier"
     elif auc <= 0.6:
+        severity = Severity.GOOD
         head = f"good: a classifier barely tells synthetic from real rows (AUC {auc:.2f}{ref})"
     elif auc <= 0.75:
+        severity = Severity.CAUTION
         head = f"moderate: a classifier tells synthetic from real rows fairly often (AUC {auc:.2f}{ref})"
     elif auc <= 0.9:
+        severity = Severity.BAD
         head = f"weak: synthetic rows are usually told apart from real ones (AUC {auc:.2f}{ref})"
     else:
+        severity = Severity.BAD
         head = f"poor: synthetic rows are easily told apart from real ones (AUC {auc:.2f}{ref})"
     tail = f"; column shapes {m['column_shapes']:.2f}, pair trends {m['pair_trends']:.2f}"
     if base:
         tail += f" (real-vs-real {base['column_shapes']:.2f}, {base['pair_trends']:.2f})"
-    return head + tail + "."
+    return Verdict(severity, head + tail + ".")

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from synthgen.evaluation.distance import EXACT_TOL, MixedEmbedding, nearest, resolve_categorical
+from synthgen.evaluation.findings import Severity, Verdict
 
 
 def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:
@@ -57,8 +58,7 @@ def _subsample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 @dataclass
 class MemorizationReport:
     metrics: dict[str, float]
-    verdict: str
-    flagged: bool
+    verdict: Verdict
     d_train: np.ndarray  # synthetic -> nearest train row
     d_holdout: np.ndarray  # synthetic -> nearest holdout row
     d_holdout_train: np.ndarray  # holdout -> nearest train row (what "close" means for real data)
@@ -116,9 +116,8 @@ def memorization(
         "memorization/holdout_to_train_median": float(np.median(d_ho_tr[:, 0])),
     }
     per_class = _per_class(syn_s, condition, d_tr[:, 0], d_ho[:, 0])
-    flagged, verdict = _verdict(metrics, len(syn_s))
     return MemorizationReport(
-        metrics, verdict, flagged, d_tr[:, 0], d_ho[:, 0], d_ho_tr[:, 0], per_class
+        metrics, _verdict(metrics, len(syn_s)), d_tr[:, 0], d_ho[:, 0], d_ho_tr[:, 0], per_class
     )
 
 
@@ -128,7 +127,7 @@ def _copy_flag_level(p_holdout: float, n: int) -> float:
     return p_holdout + 2.0 * np.sqrt(p * (1 - p) / max(n, 1)) + 0.01
 
 
-def _verdict(m: dict[str, float], n_syn: int) -> tuple[bool, str]:
+def _verdict(m: dict[str, float], n_syn: int) -> Verdict:
     reasons, notes = [], []
     share, near = m["memorization/dcr_share"], m["memorization/dcr_share_near"]
     if near > m["memorization/dcr_near_flag_level"]:
@@ -155,19 +154,19 @@ def _verdict(m: dict[str, float], n_syn: int) -> tuple[bool, str]:
             f"{m['memorization/membership_auc']:.2f} (0.5 = no leak)"
         )
     if reasons:
-        return True, "flagged: " + "; ".join(reasons) + "."
+        return Verdict(Severity.BAD, "flagged: " + "; ".join(reasons) + ".")
     if share < 1.0 - m["memorization/dcr_flag_level"]:
-        return False, (
+        return Verdict(Severity.CAUTION, (
             f"no sign of memorization of the training rows, but {1 - share:.0%} of synthetic rows "
             f"lie closer to a holdout row than to any training row (expected about 50%): check "
             f"that the holdout split was not used for fitting."
-        )
-    return False, (
+        ))
+    return Verdict(Severity.GOOD, (
         f"no sign of memorization: synthetic rows are about as close to unseen holdout rows as to "
         f"training rows (DCR share {share:.2f}, membership AUC "
         f"{m['memorization/membership_auc']:.2f}, exact copies "
         f"{m['memorization/exact_copy_share']:.1%})." + "".join(notes)
-    )
+    ))
 
 
 def _per_class(

@@ -2,7 +2,7 @@
 
 Checks the inputs first (missing columns stop the evaluation with a ``DataError``; lesser
 problems become warnings shown at the top of the report), then runs each stage and assembles an
-``EvaluationResult`` with report sections.
+``Findings`` with report sections as data.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import pandas as pd
 
 from synthgen.config import EvalConfig
 from synthgen.errors import DataError
+from synthgen.evaluation import tabular_sections as sections
+from synthgen.evaluation.classes import class_warnings, count_labels
 from synthgen.evaluation.distance import category_strings, resolve_categorical
 from synthgen.evaluation.fidelity import fidelity
+from synthgen.evaluation.findings import Findings, Note
 from synthgen.evaluation.memorization import memorization
-from synthgen.evaluation.result import EvaluationResult
+from synthgen.evaluation.names import headline
+from synthgen.evaluation.training import training_section
 from synthgen.evaluation.utility import utility
-from synthgen.report.fragments import note
-
-MIN_TEST_ROWS = 10  # fewer test rows of a class make its recall and AUROC mostly noise
 
 HEADLINE = [
     "fidelity/column_shapes",
@@ -84,8 +85,8 @@ def _align_numeric(train: pd.DataFrame, df: pd.DataFrame, name: str, cats: set[s
     return df
 
 
-def _value_warnings(real: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame,
-                    condition: str, cats: set[str], warnings: list[str]) -> None:
+def _value_warnings(real: pd.DataFrame, synthetic: pd.DataFrame, cats: set[str],
+                    warnings: list[str]) -> None:
     for c in real.columns:
         if c not in cats:
             continue
@@ -96,46 +97,11 @@ def _value_warnings(real: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFr
             vals = ", ".join(repr(v) for v in new.value_counts().index[:5])
             warnings.append(f"synthetic column '{c}' has values never seen in the real data: "
                             f"{vals} ({len(new)} rows)")
-    classes = sorted(set(category_strings(real[condition])))
-    syn_classes = set(category_strings(synthetic[condition]))
-    for k in classes:
-        if k not in syn_classes:
-            warnings.append(f"class '{k}' of '{condition}' is absent from the synthetic sample; "
-                            "its per-class results are missing")
-    test_counts = category_strings(test[condition]).value_counts()
-    for k in classes:
-        n = int(test_counts.get(k, 0))
-        if n < MIN_TEST_ROWS:
-            warnings.append(f"only {n} test row(s) of class '{k}' (fewer than {MIN_TEST_ROWS}): "
-                            "its recall and AUROC are unreliable")
 
 
 # -- the evaluation --------------------------------------------------------------------------
-def evaluate_tables(
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    test: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    condition: str,
-    *,
-    categorical: Sequence[str] | None = None,
-    config: EvalConfig | None = None,
-    history: dict[str, list[float]] | None = None,
-    progress: Callable[[str], None] | None = None,
-    dataset: str | None = None,
-    figures: bool = True,
-) -> EvaluationResult:
-    """Evaluate a synthetic table against the real train / holdout / test splits.
-
-    ``figures=False`` skips the plots (the slowest part on small tables) when only the numbers
-    are wanted, e.g. in tests or sweeps; the sections then hold tables only.
-    """
-    from synthgen.report import sections
-
-    config = config or EvalConfig()
-    say = progress or (lambda _msg: None)
-    result = EvaluationResult(meta={"dataset": dataset or "table", "condition": condition})
-    warnings = result.warnings
+def _prepare(train, holdout, test, synthetic, condition, categorical, warnings):
+    """Columns aligned, text read back as numbers, unlabeled synthetic rows dropped."""
     frames = _check_columns(train, {"holdout": holdout, "test": test, "synthetic": synthetic},
                             condition, warnings)
     train = train.reset_index(drop=True)
@@ -149,61 +115,103 @@ def evaluate_tables(
         synthetic = synthetic[~unlabeled].reset_index(drop=True)
         if len(synthetic) == 0:
             raise DataError(f"no synthetic row has a '{condition}' value")
-    real_all = pd.concat([train, holdout, test], ignore_index=True)
-    _value_warnings(real_all, synthetic, test, condition, cats, warnings)
-    cat_list = [c for c in train.columns if c in cats]
-    result.meta.update(_describe(train, holdout, test, synthetic, condition))
+    _value_warnings(pd.concat([train, holdout, test], ignore_index=True), synthetic, cats,
+                    warnings)
+    return train, holdout, test, synthetic, [c for c in train.columns if c in cats]
 
-    timings = {}  # per stage, report figures included
+
+def _fidelity_stage(result, train, holdout, synthetic, condition, cat_list, config, figures,
+                    notes, say) -> None:
     # A "fill" sample holds only minority rows and a balanced one over-represents them: compare
     # it with real rows of the same classes in the same proportions, or the class column alone
     # would give it away and every marginal would mix in the other classes.
     train_ref, holdout_ref = (class_matched(df, synthetic, condition) for df in (train, holdout))
-    if len(train_ref) < len(train):
-        result.meta["class_matched_rows"] = {"train": len(train_ref), "holdout": len(holdout_ref)}
-    t = time.perf_counter()
     say("fidelity: column shapes and pair trends")
     fid = fidelity(train_ref, synthetic, cat_list, condition,
                    holdout_ref if len(holdout_ref) else None,
                    folds=config.detection_folds, max_rows=config.max_rows, progress=say)
     result.metrics.update(fid.metrics)
     result.verdicts["fidelity"] = fid.verdict
-    result.sections.append(sections.fidelity_section(fid, train_ref, synthetic, cat_list,
-                                                            figures))
+    section = sections.fidelity_section(fid, train_ref, synthetic, cat_list, figures)
+    section.blocks[:0] = [Note(n) for n in notes]
     if len(train_ref) < len(train):
-        result.sections[-1].html = note(
+        result.meta["class_matched_rows"] = {"train": len(train_ref), "holdout": len(holdout_ref)}
+        section.blocks.insert(0, Note(
             f"The synthetic sample's class mix differs from the training data's, so it is "
             f"compared with {len(train_ref)} real training rows drawn in its class proportions "
-            f"(and {len(holdout_ref)} holdout rows for the real-vs-real column)."
-        ) + result.sections[-1].html
-    timings["fidelity"] = time.perf_counter() - t
+            f"(and {len(holdout_ref)} holdout rows for the real-vs-real column)."))
+    result.sections.append(section)
 
-    t = time.perf_counter()
-    if len(holdout) >= 2:
-        say("memorization: nearest-neighbour distances")
-        mem = memorization(*(_same_classes(df, synthetic, condition) for df in (train, holdout)),
-                           synthetic, cat_list, condition, max_rows=config.max_rows)
-        result.metrics.update(mem.metrics)
-        result.verdicts["memorization"] = mem.verdict
-        result.sections.append(sections.memorization_section(mem, figures))
-    else:
-        warnings.append("the holdout split is empty: memorization was not assessed")
-    timings["memorization"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    if category_strings(test[condition]).nunique() >= 2:
-        util = utility(train, test, synthetic, condition, cat_list, seeds=config.seeds,
-                       progress=say)
-        result.metrics.update(util.metrics)
-        result.verdicts["utility"] = util.verdict
-        result.sections.append(sections.utility_section(util, figures))
-    else:
-        warnings.append(f"the test split has fewer than two classes of '{condition}': "
-                        "downstream gains were not assessed")
+def _memorization_stage(result, train, holdout, synthetic, condition, cat_list, config, figures,
+                        say) -> None:
+    if len(holdout) < 2:
+        result.warn("the holdout split is empty: memorization was not assessed")
+        return
+    say("memorization: nearest-neighbour distances")
+    mem = memorization(*(_same_classes(df, synthetic, condition) for df in (train, holdout)),
+                       synthetic, cat_list, condition, max_rows=config.max_rows)
+    result.metrics.update(mem.metrics)
+    result.verdicts["memorization"] = mem.verdict
+    result.sections.append(sections.memorization_section(mem, figures))
+
+
+def _utility_stage(result, train, test, synthetic, condition, cat_list, config, figures,
+                   say) -> None:
+    if category_strings(test[condition]).nunique() < 2:
+        result.warn(f"the test split has fewer than two classes of '{condition}': "
+                    "downstream gains were not assessed")
+        return
+    util = utility(train, test, synthetic, condition, cat_list, seeds=config.seeds, progress=say)
+    result.metrics.update(util.metrics)
+    result.verdicts["utility"] = util.verdict
+    result.sections.append(sections.utility_section(util, figures))
+
+
+def evaluate_tables(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    test: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    condition: str,
+    *,
+    categorical: Sequence[str] | None = None,
+    config: EvalConfig | None = None,
+    history: dict[str, list[float]] | None = None,
+    progress: Callable[[str], None] | None = None,
+    dataset: str | None = None,
+    figures: bool = True,
+) -> Findings:
+    """Evaluate a synthetic table against the real train / holdout / test splits.
+
+    ``figures=False`` leaves the figure specs out (drawing them is the slowest part on small
+    tables) when only the numbers are wanted, e.g. in tests or sweeps.
+    """
+    config = config or EvalConfig()
+    say = progress or (lambda _msg: None)
+    result = Findings(meta={"dataset": dataset or "table", "condition": condition})
+    train, holdout, test, synthetic, cat_list = _prepare(
+        train, holdout, test, synthetic, condition, categorical, result.warnings)
+    result.class_counts = {name: count_labels(category_strings(df[condition]))
+                           for name, df in (("train", train), ("holdout", holdout),
+                                            ("test", test), ("synthetic", synthetic))}
+    warnings, notes = class_warnings(result.class_counts, "rows")
+    for w in warnings:
+        result.warn(w)
+    result.meta.update(_describe(train, holdout, test, synthetic))
+
+    timings, t = {}, time.perf_counter()  # per stage, figure data included
+    _fidelity_stage(result, train, holdout, synthetic, condition, cat_list, config, figures,
+                    notes, say)
+    timings["fidelity"], t = time.perf_counter() - t, time.perf_counter()
+    _memorization_stage(result, train, holdout, synthetic, condition, cat_list, config, figures,
+                        say)
+    timings["memorization"], t = time.perf_counter() - t, time.perf_counter()
+    _utility_stage(result, train, test, synthetic, condition, cat_list, config, figures, say)
     timings["utility"] = time.perf_counter() - t
 
-    result.sections.append(sections.training_section(history, figures))
-    result.headline = [k for k in HEADLINE if k in result.metrics]
+    result.sections.append(training_section(history))
+    result.headline = headline(HEADLINE, result.metrics)
     result.meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     return result
 
@@ -232,15 +240,6 @@ def class_matched(real: pd.DataFrame, synthetic: pd.DataFrame, condition: str,
     return real.iloc[np.sort(np.concatenate(picks))].reset_index(drop=True)
 
 
-def _describe(train, holdout, test, synthetic, condition) -> dict:
-    def counts(df):
-        return {str(k): int(v) for k, v in category_strings(df[condition]).value_counts()
-                .sort_index().items()}
-
-    return {
-        "rows_train": len(train), "rows_holdout": len(holdout), "rows_test": len(test),
-        "rows_synthetic": len(synthetic), "columns": train.shape[1],
-        "class_counts": {"train": counts(train), "holdout": counts(holdout),
-                         "test": counts(test), "synthetic": counts(synthetic)},
-    }
-
+def _describe(train, holdout, test, synthetic) -> dict:
+    return {"rows_train": len(train), "rows_holdout": len(holdout), "rows_test": len(test),
+            "rows_synthetic": len(synthetic), "columns": train.shape[1]}

@@ -27,52 +27,20 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from threadpoolctl import threadpool_limits
 
-from synthgen.evaluation.distance import category_strings, numeric_array, resolve_categorical
+from synthgen.evaluation.distance import resolve_categorical, tree_codes
 from synthgen.evaluation.fidelity import openmp_threads
+from synthgen.evaluation.findings import Severity, Verdict
+from synthgen.evaluation.names import MODELS, arm_label, metric_label
+from synthgen.evaluation.scores import classifier_scores
 from synthgen.evaluation.stats import paired_interval, verdict
 
-ARMS = {
-    "real": "real only",
-    "real_plus_synth": "real + synthetic",
-    "synth_only": "synthetic only (TSTR)",
-    "class_weights": "class weights",
-    "oversample": "random oversampling",
-    "smote": "SMOTE-NC",
-}
-MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression"}
-METRICS = ("balanced_accuracy", "macro_f1", "auroc", "minority_recall")
-_MAX_LEVELS = 250  # HistGradientBoosting's category limit (255) with room for "other"
-
-
-# -- features --------------------------------------------------------------------------------
-@dataclass
-class _Features:
-    """Every frame encoded the same way: categoricals as shared integer codes, numbers as float."""
-
-    frames: list[np.ndarray]
-    is_cat: np.ndarray
-
-    @classmethod
-    def encode(cls, frames: list[pd.DataFrame], cats: set[str]) -> _Features:
-        cols, is_cat = [], []
-        for c in frames[0].columns:
-            if c in cats:
-                both = pd.concat([category_strings(f[c]) for f in frames])
-                top = both.value_counts().index[: _MAX_LEVELS - 1]
-                cols.append(pd.factorize(both.where(both.isin(top), "<other>"))[0].astype(float))
-                is_cat.append(True)
-            else:
-                cols.append(np.concatenate([numeric_array(f[c]) for f in frames]))
-                is_cat.append(False)
-        n = np.cumsum([0] + [len(f) for f in frames])
-        x = np.column_stack(cols) if cols else np.zeros((n[-1], 0))
-        return cls([x[a:b] for a, b in zip(n[:-1], n[1:])], np.array(is_cat, bool))
+# The arms this evaluation trains, in the order tables show them.
+ARMS = ("real", "real_plus_synth", "synth_only", "class_weights", "oversample", "smote")
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -123,20 +91,6 @@ def _impute_numeric(x: np.ndarray, is_cat: np.ndarray, medians: np.ndarray) -> n
 
 
 # -- scoring ---------------------------------------------------------------------------------
-def _scores(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, minority: str) -> dict:
-    pred = classes[proba.argmax(1)]
-    aucs = [
-        roc_auc_score(y == c, proba[:, i]) for i, c in enumerate(classes) if 0 < (y == c).sum() < len(y)
-    ]
-    return {
-        "balanced_accuracy": balanced_accuracy_score(y, pred),
-        "macro_f1": f1_score(y, pred, average="macro", labels=classes, zero_division=0),
-        # One-vs-rest per class, averaged: the usual AUROC for two classes, macro OvR beyond.
-        "auroc": float(np.mean(aucs)) if aucs else np.nan,
-        "minority_recall": recall_score(y, pred, labels=[minority], average="macro", zero_division=0),
-    }
-
-
 def _proba(model, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Probabilities over all classes; a class the model never saw gets 0."""
     p = model.predict_proba(x)
@@ -156,7 +110,7 @@ def _bootstrap(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 @dataclass
 class UtilityReport:
     metrics: dict[str, float]
-    verdict: str
+    verdict: Verdict
     summary: pd.DataFrame  # model, arm, metric, mean, std, gain, low, high, verdict
     scores: pd.DataFrame  # long: model, arm, seed, metric, value
     minority_class: str
@@ -180,16 +134,15 @@ def utility(
     # A synthetic class the real data lacks cannot be tested: those rows are left out.
     synthetic = synthetic[synthetic[condition].astype(str).isin(set(train[condition].astype(str)))]
     y_tr, y_te, y_sy = (f[condition].astype(str).to_numpy() for f in (train, test, synthetic))
-    enc = _Features.encode([train[feats], test[feats], synthetic[feats]], cats)
-    x_tr, x_te, x_sy = enc.frames
+    (x_tr, x_te, x_sy), is_cat = tree_codes([train[feats], test[feats], synthetic[feats]], cats)
     classes = np.array(sorted(set(y_tr)))
     counts = pd.Series(y_tr).value_counts()
     minority = str(counts[counts == counts.min()].index.sort_values()[0])
-    medians = np.nan_to_num(np.nanmedian(np.where(enc.is_cat, 0.0, x_tr), 0)) if len(x_tr) else None
+    medians = np.nan_to_num(np.nanmedian(np.where(is_cat, 0.0, x_tr), 0)) if len(x_tr) else None
 
     n_rows, skipped = len(x_tr) + len(x_sy), {}
     with threadpool_limits(limits=openmp_threads(n_rows)):  # OpenMP and BLAS
-        scores = _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, enc.is_cat, classes, minority, medians,
+        scores = _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, is_cat, classes, minority, medians,
                       seeds, models, max_iter, progress, skipped)
     summary = _summarize(scores)
     return UtilityReport(
@@ -226,7 +179,8 @@ def _run(x_tr, y_tr, x_te, y_te, x_sy, y_sy, is_cat, classes, minority, medians,
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     clf.fit(x, y)
-                for metric, value in _scores(ye, _proba(clf, xe, classes), classes, minority).items():
+                for metric, value in classifier_scores(ye, _proba(clf, xe, classes), classes,
+                                                      minority).items():
                     rows.append((model, arm, seed, metric, float(value)))
     return pd.DataFrame(rows, columns=["model", "arm", "seed", "metric", "value"])
 
@@ -276,8 +230,11 @@ def _fmt_gain(r) -> str:
     return f"{r['gain']:+.3f} (95% CI {r['low']:+.3f} to {r['high']:+.3f})"
 
 
+_SEVERITY = {"helps": Severity.GOOD, "hurts": Severity.BAD}  # anything else: caution
+
+
 def _verdict(summary: pd.DataFrame, scores: pd.DataFrame, models: Sequence[str],
-             metric: str = "balanced_accuracy") -> str:
+             metric: str = "balanced_accuracy") -> Verdict:
     """One word first (helps / no clear effect / hurts / mixed), then the numbers and, honestly,
     whether a classic baseline did better than the synthetic rows."""
     words, details, better = [], [], []
@@ -287,22 +244,24 @@ def _verdict(summary: pd.DataFrame, scores: pd.DataFrame, models: Sequence[str],
             continue
         r = sel.loc["real_plus_synth"]
         words.append(r["verdict"])
-        details.append(f"{MODELS[model]}: {metric.replace('_', ' ')} {_fmt_gain(r)}")
+        details.append(f"{MODELS[model]}: {metric_label(metric)} {_fmt_gain(r)}")
         wide = scores[(scores.model == model) & (scores.metric == metric)].pivot(
             index="seed", columns="arm", values="value")
         for arm in ("smote", "oversample", "class_weights"):
             if arm in wide.columns:
                 iv = paired_interval(wide[arm], wide["real_plus_synth"])
                 if verdict(iv) == "helps":
-                    better.append(f"{ARMS[arm]} does better than synthetic data with "
+                    better.append(f"{arm_label(arm)} does better than synthetic data with "
                                   f"{MODELS[model]} ({iv['gain']:+.3f})")
     if not words:
-        return "not assessed: no real + synthetic arm could be trained."
+        return Verdict(Severity.CAUTION, "not assessed: no real + synthetic arm could be trained.")
     head = words[0] if len(set(words)) == 1 else "mixed"
     text = f"{head} — adding the synthetic rows to real training data: " + "; ".join(details) + "."
+    severity = _SEVERITY.get(head, Severity.CAUTION)
     if better:
         joined = "; ".join(better)
         text += " " + joined[0].upper() + joined[1:] + "."
+        severity = Severity.BAD if severity is Severity.BAD else Severity.CAUTION
     elif head != "helps":
         text += " Synthetic data gave no clear benefit here."
-    return text
+    return Verdict(severity, text)

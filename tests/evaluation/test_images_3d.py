@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from synthgen.evaluation.images import evaluate_images
+from synthgen.evaluation import Severity
+from synthgen.report import write_report
 
 
 def phantoms(n: int, seed: int, side: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -34,14 +36,14 @@ def test_3d_phantoms_end_to_end_and_report(tmp_path):
                                       {"epoch": 2, "loss_g": 1.5, "loss_d": 1.1}])
     m = result.metrics
     assert result.meta["modality"] == "image3d" and "2 scales" in result.meta["ms_ssim"]
-    assert not result.verdicts["memorization"].startswith("flag")
+    assert result.verdicts["memorization"].severity is Severity.GOOD
     assert m["fidelity/fd_random"] < 3 * m["fidelity/fd_random_baseline"]
     assert np.isfinite(m["utility/cnn/balanced_accuracy/gain_real_plus_synth"])
     assert steps and result.warnings == []
-    paths = result.write(tmp_path)
+    paths = write_report(result, tmp_path)
     html = paths["report"].read_text()
     for title in ("Fidelity", "Samples and diversity", "Memorization", "Downstream gains",
-                  "Training curves", "Generator training losses"):
+                  "Training losses", "Feature encoder training loss", "Class counts"):
         assert title in html, title
 
 
@@ -53,7 +55,7 @@ def test_3d_noise_and_missing_class_are_reported():
     sy = np.array(["cube"] * 20)
     result = evaluate_images(tx, ty, ex, ey, sx, sy, seeds=0, encoder_epochs=2, ssim_pairs=10)
     assert any("'sphere' has no synthetic images" in w for w in result.warnings)
-    assert result.verdicts["fidelity"].startswith("poor")
+    assert result.verdicts["fidelity"].severity is Severity.BAD
     assert "utility" not in result.verdicts  # seeds=0 skips the classifiers
     assert np.isnan(result.metrics["fidelity/class/sphere/fd_encoder"])
     assert result.metrics["fidelity/class/cube/fd_encoder"] > 0

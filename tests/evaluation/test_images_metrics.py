@@ -10,6 +10,7 @@ from synthgen.errors import DataError
 from synthgen.evaluation.images.augment import ClassicAugment
 from synthgen.evaluation.images.diversity import mean_pairwise_ssim, ms_ssim_plan
 from synthgen.evaluation.images.fidelity import frechet_distance, kernel_distance, prdc
+from synthgen.evaluation.classes import class_warnings
 from synthgen.evaluation.images.inputs import check_sets
 from synthgen.evaluation.images.intensity import histogram, wasserstein_1
 from synthgen.evaluation.images.memorization import (
@@ -163,11 +164,14 @@ def test_check_sets_rejects_mismatched_shapes_with_one_line():
         check_sets(tx[:, 0], ty, tx, ty, tx, ty)
 
 
-def test_check_sets_warns_on_missing_synthetic_class_and_small_test_class():
-    tx, ty, ex, ey, sx, sy = _sets(test=(12, 1, 8, 8))
-    sy = np.array(["a"] * 20)
-    sets = check_sets(tx, ty, ex, ey, sx, sy)
-    assert any("'b' has no synthetic images" in w for w in sets.warnings)
-    assert any("'a' has 6 test images" in w for w in sets.warnings)
+def test_class_warnings_name_missing_synthetic_class_and_small_test_class():
+    counts = {"train": {"a": 10, "b": 10}, "test": {"a": 6, "b": 6}, "synthetic": {"a": 20, "b": 0}}
+    warnings, notes = class_warnings(counts, "images")
+    assert any("'b' has no synthetic images" in w for w in warnings)
+    assert any("'a' has 6 test images" in w for w in warnings) and notes == []
+
+
+def test_check_sets_refuses_unknown_labels():
+    tx, ty, ex, ey, sx, sy = _sets()
     with pytest.raises(DataError, match=r"synthetic labels \['c'\]"):
         check_sets(tx, ty, ex, ey, sx, np.array(["c"] * 20))

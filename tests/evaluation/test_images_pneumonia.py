@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from synthgen.evaluation.images import evaluate_images
+from synthgen.evaluation import Severity
+from synthgen.report import write_report
 from synthgen.evaluation.images.features import fit_encoder, random_encoder, standardise
 from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.memorization import copy_check, pixel_vectors, unit_rows
@@ -97,7 +99,7 @@ def test_evaluate_images_on_a_memorizing_generator(xray, tmp_path):
     idx = np.random.default_rng(0).choice(len(tx), 300, replace=False)
     result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], tx[idx[idx < 600]],
                              ty[idx[idx < 600]], seeds=2, epochs=2, encoder_epochs=2)
-    assert result.verdicts["memorization"].startswith("flag")
+    assert result.verdicts["memorization"].severity is Severity.BAD
     assert result.metrics["memorization/copy_rate_pixel"] > 0.95
     assert result.metrics["fidelity/fd_encoder"] < result.metrics["fidelity/fd_encoder_baseline"]
     for key in ("utility/cnn/balanced_accuracy/gain_real_plus_synth",
@@ -107,7 +109,7 @@ def test_evaluate_images_on_a_memorizing_generator(xray, tmp_path):
         assert np.isfinite(result.metrics[key]), key
     assert {"fidelity", "samples", "memorization", "utility", "training"} <= {
         s.key for s in result.sections}
-    html = result.to_html(tmp_path / "report.html").read_text()
+    html = write_report(result, tmp_path)["report"].read_text()
     assert "Closest synthetic" in html and html.count("data:image/png;base64") >= 6
 
 
@@ -122,7 +124,8 @@ def test_collapsed_generator_fails_diversity_and_recall(xray):
     result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], np.clip(sx, -1, 1), sy,
                              seeds=0, encoder_epochs=2)
     m = result.metrics
-    assert result.verdicts["diversity"].startswith("weak")
+    assert result.verdicts["diversity"].severity is Severity.CAUTION
+    assert result.verdicts["diversity"].text.startswith("weak")
     assert m["diversity/ms_ssim_synthetic"] > m["diversity/ms_ssim_real"] + 0.2
     assert m["fidelity/recall_encoder"] < 0.2 < m["fidelity/recall_encoder_baseline"]
     assert m["fidelity/coverage_encoder"] < 0.2

@@ -1,5 +1,7 @@
 """End to end on real data (breast cancer, string diagnosis): the metrics must be able to fail."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +9,7 @@ from sklearn.datasets import load_breast_cancer
 
 from synthgen.config import EvalConfig
 from synthgen.errors import DataError
-from synthgen.evaluation import evaluate_tables
+from synthgen.evaluation import Severity, evaluate_tables
 
 FAST = EvalConfig(seeds=2, detection_folds=3)
 
@@ -51,7 +53,8 @@ def test_training_rows_as_synthetic_are_flagged(copied):
     assert m["memorization/dcr_share"] > 0.95
     assert m["memorization/exact_copy_share"] > 0.95
     assert m["memorization/membership_auc"] > 0.9
-    assert copied.verdicts["memorization"].startswith("flagged")
+    assert copied.verdicts["memorization"].severity is Severity.BAD
+    assert copied.verdicts["memorization"].text.startswith("flagged")
 
 
 def test_unseen_real_rows_look_real_and_are_not_flagged(unseen_real):
@@ -59,7 +62,8 @@ def test_unseen_real_rows_look_real_and_are_not_flagged(unseen_real):
     assert abs(m["fidelity/detection_auc"] - 0.5) < 0.12
     assert abs(m["memorization/dcr_share"] - 0.5) < 0.1
     assert m["memorization/exact_copy_share"] == 0
-    assert not unseen_real.verdicts["memorization"].startswith("flagged")
+    assert unseen_real.verdicts["memorization"].severity is Severity.GOOD
+    assert unseen_real.verdicts["fidelity"].severity is Severity.GOOD
     assert m["fidelity/column_shapes"] > 0.85 and m["fidelity/pair_trends"] > 0.9
 
 
@@ -68,16 +72,20 @@ def test_noise_scores_poorly(noise, unseen_real):
     assert m["fidelity/detection_auc"] > 0.95
     assert m["fidelity/pair_trends"] < ref["fidelity/pair_trends"] - 0.1
     assert m["fidelity/precision"] < 0.3
-    assert noise.verdicts["fidelity"].startswith("poor")
-    assert not noise.verdicts["memorization"].startswith("flagged")
+    assert noise.verdicts["fidelity"].severity is Severity.BAD
+    assert noise.verdicts["fidelity"].text.startswith("poor")
+    assert noise.verdicts["memorization"].severity is not Severity.BAD
 
 
 def test_result_has_sections_headline_and_per_class(unseen_real):
     r = unseen_real
     assert [s.key for s in r.sections] == ["fidelity", "memorization", "utility", "training"]
-    assert all(k in r.metrics for k in r.headline) and len(r.headline) >= 8
+    assert all(h.key in r.metrics for h in r.headline) and len(r.headline) >= 8
+    assert not any(re.search(r"\w/\w", h.label) for h in r.headline)  # labels, not keys
     assert "fidelity/class/malignant/detection_auc" in r.metrics
-    assert r.meta["class_counts"]["train"]["malignant"] > 0
+    train = unseen_real.meta["rows_train"]
+    assert sum(r.class_counts["train"].values()) == train == 190
+    assert isinstance(r.class_counts["synthetic"]["benign"], int)
     assert set(r.verdicts) == {"fidelity", "memorization", "utility"}
 
 
@@ -116,5 +124,15 @@ def test_lesser_problems_become_warnings(odd_input):
     text = " | ".join(odd_input.warnings)
     assert "column(s) not in the training data, ignored: 'extra'" in text
     assert "values never seen in the real data: 'unknown' (3 rows)" in text
-    assert "class 'malignant' of 'diagnosis' is absent from the synthetic sample" in text
-    assert "only 4 test row(s) of class 'malignant'" in text
+    assert "class 'malignant' has no synthetic rows" in text
+    assert "class 'malignant' has 4 test rows (fewer than 10)" in text
+
+
+def test_a_fill_sample_missing_the_majority_class_is_not_a_warning(splits):
+    """A --balance fill sample adds only minority rows: the absent majority is by design."""
+    train, holdout, test = splits
+    fill = test[test.diagnosis == "malignant"]
+    r = _run(splits, fill)
+    assert not any("benign" in w for w in r.warnings), r.warnings
+    notes = [b.text for b in r.section("fidelity").blocks if hasattr(b, "text")]
+    assert any("holds no 'benign' rows" in n for n in notes)

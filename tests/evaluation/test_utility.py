@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+from synthgen.evaluation import Severity
 from synthgen.evaluation.utility import utility
 
 
@@ -26,7 +27,7 @@ def test_arms_metrics_and_intervals(splits):
     assert 0.85 < real <= 1.0  # breast cancer is easy: a broken pipeline would not get here
     key = "utility/gbm/balanced_accuracy/gain_real_plus_synth"
     assert rep.metrics[f"{key}_low"] <= rep.metrics[key] <= rep.metrics[f"{key}_high"]
-    assert rep.verdict.split(" —")[0] in {"helps", "no clear effect", "hurts", "mixed"}
+    assert rep.verdict.text.split(" —")[0] in {"helps", "no clear effect", "hurts", "mixed"}
 
 
 def test_mislabelled_synthetic_data_hurts_and_the_verdict_says_so(splits):
@@ -36,7 +37,8 @@ def test_mislabelled_synthetic_data_hurts_and_the_verdict_says_so(splits):
     rep = utility(train, test, wrong, "diagnosis", seeds=3, models=("logreg",))
     assert rep.metrics["utility/logreg/balanced_accuracy/gain_real_plus_synth_high"] < 0
     assert rep.metrics["utility/logreg/auroc/synth_only"] < 0.3
-    assert rep.verdict.startswith("hurts") and "does better than synthetic data" in rep.verdict
+    assert rep.verdict.severity is Severity.BAD
+    assert rep.verdict.text.startswith("hurts") and "does better than synthetic data" in rep.verdict.text
 
 
 def test_one_class_fill_skips_tstr(splits):

@@ -2,19 +2,20 @@
 
 Order of work: check the sets, train the feature encoder on real train images, embed every set
 in the encoder and the random space, then fidelity/diversity, memorization, downstream gains;
-``report.build_result`` turns the findings into metrics, verdicts and report sections.
+``sections.build_findings`` turns the measurements into metrics, verdicts and sections.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from synthgen.evaluation.images.diversity import SsimPlan, class_diversity
+from synthgen.evaluation.classes import class_warnings, count_labels
+from synthgen.evaluation.findings import Findings
+from synthgen.evaluation.images.diversity import class_diversity
 from synthgen.evaluation.images.features import (
     encoder_accuracy,
     fit_encoder,
@@ -24,38 +25,17 @@ from synthgen.evaluation.images.features import (
 from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
 from synthgen.evaluation.images.intensity import intensity_summary
+from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.images.memorization import (
     DEFAULT_QUANTILE,
-    CopyCheck,
     copy_check,
-    nearest,
+    most_similar,
     pixel_vectors,
     unit_rows,
 )
-from synthgen.evaluation.images.utility import UtilityResult, downstream_gains
-from synthgen.evaluation.result import EvaluationResult
-
-ALL = "all"  # the group name of the whole set, beside one group per class
+from synthgen.evaluation.images.sections import build_findings
+from synthgen.evaluation.images.utility import downstream_gains
 TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
-
-
-@dataclass
-class Findings:
-    """Everything computed, before it is turned into metrics and report sections."""
-
-    sets: ImageSets
-    fidelity: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # space/group
-    encoder_accuracy: float = float("nan")
-    encoder_losses: list[float] = field(default_factory=list)
-    intensity: dict[str, dict[str, Any]] = field(default_factory=dict)  # group -> summary
-    diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> real/synth
-    ssim_plan: SsimPlan | None = None
-    copies: list[CopyCheck] = field(default_factory=list)
-    test_copy_share: float = 0.0  # synthetic images identical to a test image (leakage)
-    utility: UtilityResult | None = None
-    history: Any = None
-    timings: dict[str, float] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
@@ -93,20 +73,18 @@ def evaluate_images(
     progress: Callable[[str], None] | None = None,
     device: str = "cpu",
     seed: int = 0,
-) -> EvaluationResult:
+) -> Findings:
     """Evaluate synthetic images against real ones; arrays ``(N, C, H, W)``/``(N, C, D, H, W)``.
 
     Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
     downstream classifiers. ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves.
     """
-    from synthgen.evaluation.images.report import build_result
-
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()
     sets = check_sets(train_x, train_y, test_x, test_y, synth_x, synth_y, holdout_x, holdout_y)
     notes = _cap(sets, max_images, seed)
-    f = Findings(sets=sets, history=history, options=dict(
+    f = ImageMeasurements(sets=sets, history=history, options=dict(
         seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
         feature_dim=feature_dim, ssim_pairs=ssim_pairs, copy_quantile=copy_quantile, seed=seed,
         notes=notes))
@@ -158,7 +136,7 @@ def evaluate_images(
     f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
                                synth_pix, copy_quantile))
     # Synthetic images that are test images would make the downstream gains meaningless.
-    test_sims, _ = nearest(synth_pix, pixel_vectors(sets.test_x))
+    test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
     f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
     ftr, fte, fsy = feats["encoder"]
     if sets.holdout_x is not None:
@@ -176,4 +154,14 @@ def evaluate_images(
             progress=say)
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
-    return build_result(f)
+    return build_findings(f, *_class_counts(sets))
+
+
+def _class_counts(sets) -> tuple[dict, list[str]]:
+    """Images per class in each set, and the notes a ``fill`` sample's missing class gets."""
+    named = [("train", sets.train_y), ("holdout", sets.holdout_y), ("test", sets.test_y),
+             ("synthetic", sets.synth_y)]
+    counts = {name: count_labels(y, sets.classes) for name, y in named if y is not None}
+    warnings, notes = class_warnings(counts, "images")
+    sets.warnings.extend(warnings)
+    return counts, notes

@@ -14,8 +14,6 @@ import numpy as np
 
 from synthgen.errors import DataError
 
-# Per-class metrics on fewer real test images than this are too noisy to read.
-MIN_TEST_PER_CLASS = 10
 # Generators end in tanh; a little slack covers interpolation overshoot, more means a wrong scale.
 _RANGE_SLACK = 0.05
 
@@ -124,15 +122,6 @@ def check_sets(
     unknown = sorted(str(v) for v in set(arrays["test"][1]) - set(classes))
     if unknown:
         raise DataError(f"test labels {unknown} do not occur in the training labels")
-    for c in classes:
-        if not (arrays["synthetic"][1] == c).any():
-            warnings.append(f"class '{c}' has no synthetic images; its per-class metrics are empty")
-        n_test = int((arrays["test"][1] == c).sum())
-        if n_test < MIN_TEST_PER_CLASS:
-            warnings.append(
-                f"class '{c}' has {n_test} test images (< {MIN_TEST_PER_CLASS}); "
-                "its per-class figures are unreliable"
-            )
 
     hold = arrays.get("holdout")
     return ImageSets(

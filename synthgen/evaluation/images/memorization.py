@@ -47,7 +47,7 @@ def unit_rows(f: np.ndarray) -> np.ndarray:
     return (f / np.where(norm > 1e-12, norm, np.inf)).astype(np.float32)
 
 
-def nearest(
+def most_similar(
     query: np.ndarray, ref: np.ndarray, *, chunk: int = 1024, exclude_self: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Highest similarity of each (unit) query row to the (unit) reference rows, and its index.
@@ -118,8 +118,8 @@ def copy_check(
     quantile: float = DEFAULT_QUANTILE,
 ) -> CopyCheck:
     """``train``/``test``/``synth``: unit rows (``pixel_vectors`` or ``unit_rows``)."""
-    test_sims, _ = nearest(test, train)
-    synth_sims, synth_nn = nearest(synth, train)
+    test_sims, _ = most_similar(test, train)
+    synth_sims, synth_nn = most_similar(synth, train)
     return CopyCheck(space, synth_sims, synth_nn, test_sims, copy_threshold(test_sims, quantile), quantile)
 
 
@@ -142,11 +142,11 @@ def privacy_filter_images(
     train = pixel_vectors(np.asarray(train_x, dtype=np.float32))
     if threshold is None:
         if test_x is not None and len(test_x) > 0:
-            ref_sims, _ = nearest(pixel_vectors(np.asarray(test_x, dtype=np.float32)), train)
+            ref_sims, _ = most_similar(pixel_vectors(np.asarray(test_x, dtype=np.float32)), train)
         elif len(train) > 1:
-            ref_sims, _ = nearest(train, train, exclude_self=True)
+            ref_sims, _ = most_similar(train, train, exclude_self=True)
         else:
             raise DataError("the privacy filter needs a threshold, test images or 2+ training images")
         threshold = copy_threshold(ref_sims, quantile)
-    sims, _ = nearest(pixel_vectors(np.asarray(synth_x, dtype=np.float32)), train)
+    sims, _ = most_similar(pixel_vectors(np.asarray(synth_x, dtype=np.float32)), train)
     return sims < threshold, float(threshold)

@@ -21,35 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
 from synthgen.evaluation.images.augment import ClassicAugment
 from synthgen.evaluation.images.network import build_classifier
 from synthgen.evaluation.images.training import predict_proba, train_classifier
+from synthgen.evaluation.scores import METRIC_KEYS as METRICS
+from synthgen.evaluation.scores import classifier_scores
 from synthgen.evaluation.stats import paired_interval, verdict
 
-METRICS = ("balanced_accuracy", "macro_f1", "auroc", "minority_recall")
 ARMS = ("real", "real_plus_synth", "synth_only", "real_plus_augment", "real_class_weights")
-
-
-def score(y: np.ndarray, proba: np.ndarray, n_classes: int, minority: int) -> dict[str, float]:
-    """The four test metrics from class indices ``y`` and predicted probabilities."""
-    pred = proba.argmax(1)
-    labels = list(range(n_classes))
-    try:
-        if n_classes == 2:
-            auroc = roc_auc_score(y == 1, proba[:, 1])
-        else:
-            auroc = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=labels)
-    except ValueError:  # a class missing from the test labels
-        auroc = float("nan")
-    return {
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-        "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
-        "auroc": float(auroc),
-        "minority_recall": float(recall_score(y, pred, labels=[minority], average="macro",
-                                              zero_division=0)),
-    }
 
 
 @dataclass
@@ -133,7 +113,8 @@ def downstream_gains(
             )
             if seed == 0:
                 losses[arm] = curve
-            row = score(test_y, predict_proba(net, test_x, device), n_classes, minority)
+            row = classifier_scores(test_y, predict_proba(net, test_x, device), np.arange(n_classes),
+                                    minority)
             for m in METRICS:
                 scores[arm][m].append(row[m])
     return UtilityResult(list(arms), classes[minority], scores, losses)
