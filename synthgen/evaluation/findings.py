@@ -76,7 +76,7 @@ class Table:
             dtype = df[name].dtype
             guess = ("count" if pd.api.types.is_integer_dtype(dtype) else
                      "number" if pd.api.types.is_float_dtype(dtype) else "text")
-            columns.append(Column(str(name), kinds.get(name, guess), digits))
+            columns.append(Column(str(name).replace("_", " "), kinds.get(name, guess), digits))
         rows = [[v.item() if hasattr(v, "item") else v for v in row]
                 for row in df.itertuples(index=False)]
         return cls(columns, rows, title)

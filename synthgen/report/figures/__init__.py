@@ -22,7 +22,12 @@ DRAWINGS: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 def draw(spec: FigureSpec, dpi: int = 90) -> bytes:
-    """The PNG of ``spec``; an unknown kind is a programming error, not a user's."""
+    """The PNG of ``spec``; an unknown kind is a programming error, not a user's.
+
+    Kind ``png`` carries an already drawn picture (``data["png"]``: bytes), e.g. a figure
+    kept from a stored report that is rendered again."""
     from synthgen.report.figures.png import to_png
 
+    if spec.kind == "png":
+        return spec.data["png"]
     return to_png(DRAWINGS[spec.kind](spec.data), dpi=dpi)
