@@ -98,52 +98,20 @@ def evaluate_images(
         f.timings[name] = now - start
         return now
 
-    # -- feature spaces ------------------------------------------------------------------------
     t = time.perf_counter()
     say("image evaluation: training the feature encoder on real train images")
-    enc = fit_encoder(sets.train_x, ytr, len(classes), epochs=encoder_epochs, seed=seed,
-                      feature_dim=feature_dim, device=device)
-    f.encoder_losses = enc.losses
-    f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
-    spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,
-                                                        feature_dim=feature_dim, device=device)}
-    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x))
-             for name, sp in spaces.items()}
+    enc, feats = _feature_spaces(f, ytr, yte, feature_dim, device)
     t = lap("features", t)
-
-    # -- fidelity and diversity ------------------------------------------------------------------
     say("image evaluation: fidelity (FD, KID, precision/recall, density/coverage)")
-    gtr, gte, gsy = (_groups(y, classes) for y in (sets.train_y, sets.test_y, sets.synth_y))
-    for name, (ftr, fte, fsy) in feats.items():
-        f.fidelity[name] = {
-            g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
-            for g in gtr
-        }
-    for g in gtr:
-        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]],
-                                           sets.synth_x[gsy[g]])
+    _fidelity(f, feats)
     t = lap("fidelity", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
     f.diversity, f.ssim_plan = class_diversity(
         sets.train_x, sets.train_y, sets.synth_x, sets.synth_y, classes,
         test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
     t = lap("diversity", t)
-
-    # -- memorization ----------------------------------------------------------------------------
     say("image evaluation: memorization (nearest training image per synthetic image)")
-    unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
-    synth_pix = pixel_vectors(sets.synth_x)
-    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
-                               synth_pix, copy_quantile))
-    # Synthetic images that are test images would make the downstream gains meaningless.
-    test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
-    f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
-    ftr, fte, fsy = feats["encoder"]
-    if sets.holdout_x is not None:
-        (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
-        fte = np.concatenate([fho, fte])
-    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte), unit_rows(fsy),
-                               copy_quantile))
+    _memorization(f, enc, feats["encoder"], copy_quantile)
     t = lap("memorization", t)
 
     # -- downstream gains ------------------------------------------------------------------------
@@ -155,6 +123,49 @@ def evaluate_images(
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
     return build_findings(f, *_class_counts(sets))
+
+
+def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str):
+    """The encoder trained on real train images and a fixed random network; every set embedded
+    and standardised in both."""
+    sets, seed = f.sets, f.options["seed"]
+    enc = fit_encoder(sets.train_x, ytr, len(sets.classes), epochs=f.options["encoder_epochs"],
+                      seed=seed, feature_dim=feature_dim, device=device)
+    f.encoder_losses = enc.losses
+    f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
+    spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,
+                                                        feature_dim=feature_dim, device=device)}
+    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x))
+             for name, sp in spaces.items()}
+    return enc, feats
+
+
+def _fidelity(f: ImageMeasurements, feats) -> None:
+    sets, seed = f.sets, f.options["seed"]
+    gtr, gte, gsy = (_groups(y, sets.classes) for y in (sets.train_y, sets.test_y, sets.synth_y))
+    for name, (ftr, fte, fsy) in feats.items():
+        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
+                            for g in gtr}
+    for g in gtr:
+        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]],
+                                           sets.synth_x[gsy[g]])
+
+
+def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:
+    sets = f.sets
+    unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
+    synth_pix = pixel_vectors(sets.synth_x)
+    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
+                               synth_pix, copy_quantile))
+    # Synthetic images that are test images would make the downstream gains meaningless.
+    test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
+    f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
+    ftr, fte, fsy = encoder_feats
+    if sets.holdout_x is not None:
+        (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
+        fte = np.concatenate([fho, fte])
+    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte), unit_rows(fsy),
+                               copy_quantile))
 
 
 def _class_counts(sets) -> tuple[dict, list[str]]:
