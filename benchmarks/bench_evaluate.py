@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.config import EvalConfig
-from synthgen.evaluate import evaluate_tables
+from synthgen.evaluation import evaluate_tables
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult.csv"
 
@@ -78,10 +78,12 @@ def main() -> None:
           f"load average now {os.getloadavg()[0]:.1f}")
     if args.report_dir:
         t = time.perf_counter()
-        result.write(args.report_dir)
+        from synthgen.report import write_report
+
+        write_report(result, args.report_dir)
         print(f"report written to {args.report_dir} in {time.perf_counter() - t:.1f} s")
-    for key in result.headline:
-        print(f"  {key:58s} {result.metrics[key]: .4f}")
+    for h in result.headline:
+        print(f"  {h.key:58s} {h.value: .4f}")
     for name, verdict in result.verdicts.items():
         print(f"{name}: {verdict}")
     for w in result.warnings:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.evaluate.images import evaluate_images
+from synthgen.evaluation.images import evaluate_images
 from synthgen.runtime import configure_threads
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
@@ -64,14 +64,16 @@ def main() -> None:
     print(f"threads {threads}; train {len(tx)}, test {len(ex)}, synthetic {len(sx)} "
           f"({args.synthetic}); wall {wall:.1f} s")
     print(json.dumps(result.meta["timings_s"]))
-    for k in result.headline:
-        print(f"{k:60s} {result.metrics[k]:.4f}")
+    for h in result.headline:
+        print(f"{h.key:60s} {h.value:.4f}")
     for k, v in result.verdicts.items():
         print(f"{k}: {v}")
     for w in result.warnings:
         print("warning:", w)
     if args.report:
-        print(result.write(args.report))
+        from synthgen.report import write_report
+
+        print(write_report(result, args.report))
 
 
 if __name__ == "__main__":

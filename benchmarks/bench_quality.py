@@ -48,7 +48,7 @@ from quality_tables import TABLES  # noqa: E402
 
 from synthgen.config import TabularModelConfig, TrainConfig, deep_merge  # noqa: E402
 from synthgen.data.tabular import DISCRETE_KINDS, infer_schema  # noqa: E402
-from synthgen.evaluate.fidelity import column_shapes, detection_auc, pair_trends  # noqa: E402
+from synthgen.evaluation.fidelity import column_shapes, detection_auc, pair_trends  # noqa: E402
 from synthgen.models.tabular.synthesizer import TabularSynthesizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

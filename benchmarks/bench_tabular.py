@@ -29,7 +29,7 @@ import pandas as pd
 
 from synthgen.config import TabularModelConfig, TrainConfig
 from synthgen.data.tabular import DISCRETE_KINDS, infer_schema, read_table
-from synthgen.evaluate.fidelity import column_shapes, detection_auc
+from synthgen.evaluation.fidelity import column_shapes, detection_auc
 from synthgen.models.tabular.encoder import TableEncoder
 from synthgen.models.tabular.synthesizer import TabularSynthesizer
 

@@ -73,7 +73,7 @@ def load(path: str | Path) -> Synthesizer:
 
 
 def evaluate(*, train, holdout, test, synthetic, condition: str | None = None, **options: Any):
-    """Evaluate a synthetic sample against real splits; returns an ``EvaluationResult``.
+    """Evaluate a synthetic sample against real splits; returns the ``Findings``.
 
     DataFrames go to the tabular evaluation (``condition`` names the label column); for
     images pass ``(images, labels)`` tuples for each split.
@@ -81,13 +81,20 @@ def evaluate(*, train, holdout, test, synthetic, condition: str | None = None, *
     import pandas as pd
 
     if isinstance(train, pd.DataFrame):
-        from synthgen.evaluate.tabular import evaluate_tables
+        from synthgen.evaluation.tabular import evaluate_tables
 
         if condition is None:
             raise TypeError("condition= is required for tables")
         return evaluate_tables(train, holdout, test, synthetic, condition, **options)
-    from synthgen.evaluate.images import evaluate_images
+    from synthgen.evaluation.images import evaluate_images
 
     (tx, ty), (sx, sy), (ex, ey) = train, synthetic, test
     hx, hy = holdout if holdout is not None else (None, None)
     return evaluate_images(tx, ty, ex, ey, sx, sy, holdout_x=hx, holdout_y=hy, **options)
+
+
+def write_report(findings, folder: str | Path) -> dict[str, Path]:
+    """``report.html``, ``metrics.json`` and ``summary.md`` of ``evaluate``'s findings."""
+    from synthgen.report import write_report as _write
+
+    return _write(findings, folder)

@@ -376,7 +376,7 @@ def load_splits(model_dir: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class EvaluateResult:
-    result: Any  # synthgen.evaluate.result.EvaluationResult
+    result: Any  # synthgen.evaluation.findings.Findings
     report_dir: Path
     files: dict[str, Path]
     run_id: str | None = None
@@ -408,7 +408,9 @@ def evaluate(
         parts = load_splits(model_dir, doc)
         synth_payload = modality.read_samples(synthetic, doc)
         result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
-        files = result.write(report_dir)
+        from synthgen.report import write_report  # matplotlib: loaded only to render
+
+        files = write_report(result, report_dir)
         numeric = {k: float(v) for k, v in result.metrics.items() if _is_number(v)}
         tracker.log_metrics(numeric)
         tracker.log_artifacts(report_dir, "report")

@@ -104,7 +104,7 @@ class ImageModality(Modality):
         return [str(label) for label in samples.labels]
 
     def privacy_keep_mask(self, train, holdout, samples, doc):
-        from synthgen.evaluate.images import privacy_filter_images
+        from synthgen.evaluation.images import privacy_filter_images
 
         reference_real = holdout.images if len(holdout) else None
         keep, threshold = privacy_filter_images(
@@ -120,7 +120,7 @@ class ImageModality(Modality):
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, splits, synthetic, doc, config, progress):
-        from synthgen.evaluate.images import evaluate_images
+        from synthgen.evaluation.images import evaluate_images
 
         train, holdout, test = splits["train"], splits["holdout"], splits["test"]
         result = evaluate_images(

@@ -76,7 +76,7 @@ class TabularModality(Modality):
         return samples[doc["condition"]].map(str).tolist()
 
     def privacy_keep_mask(self, train, holdout, samples, doc):
-        from synthgen.evaluate.memorization import privacy_filter
+        from synthgen.evaluation.memorization import privacy_filter
 
         schema = _schema(doc)
         cols = schema.names
@@ -91,7 +91,7 @@ class TabularModality(Modality):
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, splits, synthetic, doc, config, progress):
-        from synthgen.evaluate.tabular import evaluate_tables
+        from synthgen.evaluation.tabular import evaluate_tables
 
         schema = _schema(doc)
         prepared = {k: _for_evaluation(splits[k], schema) for k in ("train", "holdout", "test")}

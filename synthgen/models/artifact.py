@@ -14,10 +14,9 @@ import platform
 from collections.abc import Mapping
 from importlib import metadata as _pkg
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from synthgen.errors import ModelFileError
-from synthgen.models.base import Synthesizer
 from synthgen.models.registry import synthesizer_class
 from synthgen.models.tensor_files import save_tensors
 
@@ -37,6 +36,20 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+class Savable(Protocol):
+    """What the folder format needs from a fitted synthesizer (``models.base.Synthesizer``
+    honours it; named here so this module does not import the contract that imports it)."""
+
+    kind: str
+    condition_: str
+    class_counts_: dict[str, int]
+    history_: dict[str, list[float]]
+
+    def state_tensors(self) -> Mapping[str, Any]: ...
+
+    def metadata(self) -> dict[str, Any]: ...
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -45,7 +58,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_model(folder: Path, synth: Synthesizer, extra: Mapping[str, Any] | None = None) -> Path:
+def write_model(folder: Path, synth: Savable, extra: Mapping[str, Any] | None = None) -> Path:
     """Write weights and document into ``folder`` (normally a staged temporary folder)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +104,7 @@ def read_document(folder: Path) -> dict[str, Any]:
     return doc
 
 
-def load_model(folder: Path) -> tuple[Synthesizer, dict[str, Any]]:
+def load_model(folder: Path) -> tuple[Any, dict[str, Any]]:
     """Load a fitted synthesizer and its document; checks the weights' checksum first."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file

@@ -1,18 +1,18 @@
-"""One self-contained HTML file: inline CSS, figures as base64 PNG, no external references.
+"""One self-contained HTML file for every modality: inline CSS, figures as base64 PNG, no
+external references, no scripts.
 
-Order is what a reader needs first: warnings, verdicts, headline numbers, then the sections.
+Order is what a reader needs first: class counts, warnings, verdicts, headline numbers, then the
+sections. A verdict's colour is its severity, set by the evaluation that judged it.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
 
-from synthgen.report.fragments import esc, fmt
-from synthgen.report.labels import describe
-
-if TYPE_CHECKING:
-    from synthgen.evaluate.result import EvaluationResult, Figure, Section
+from synthgen.evaluation.findings import FigureSpec, Findings, Note, Section, Table
+from synthgen.report.figures import draw
+from synthgen.report.fragments import esc, html_note, html_table, number
+from synthgen.report.tables import class_count_table, headline_table
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
@@ -24,91 +24,71 @@ h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-b
 .verdicts{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
 .verdict{flex:1 1 300px;border:1px solid #ddd;border-radius:6px;padding:.6em .9em}
 .verdict b{display:block;text-transform:capitalize;margin-bottom:.2em}
-.v-good{border-left:6px solid #27ae60} .v-warn{border-left:6px solid #e67e22}
-.v-bad{border-left:6px solid #c0392b} .v-neutral{border-left:6px solid #7f8c8d}
+.v-good{border-left:6px solid #27ae60} .v-caution{border-left:6px solid #e67e22}
+.v-bad{border-left:6px solid #c0392b}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .55em;text-align:left} th{background:#f4f4f6}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{display:inline-block;margin:.6em 1em .6em 0;vertical-align:top;max-width:100%}
 figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:.85em;color:#555;max-width:520px}
-p.good{color:#1e7d45} p.warn{color:#a65a00} p.bad{color:#a93226;font-weight:600}
+p.good{color:#1e7d45} p.caution{color:#a65a00} p.bad{color:#a93226;font-weight:600}
 nav a{margin-right:1em}
 """
 
 
-def _tone(text: str) -> str:
-    """Colour a verdict by its wording; the words are chosen by the evaluation modules."""
-    t = text.lower()
-    if any(w in t for w in ("flag", "hurts", "poor", "copies", "risk")):
-        return "v-bad"
-    if any(w in t for w in ("no clear", "inconclusive", "smote does better", "weak", "moderate")):
-        return "v-warn"
-    if any(w in t for w in ("helps", "good", "no sign", "safe", "close")):
-        return "v-good"
-    return "v-neutral"
+def _figure(spec: FigureSpec) -> str:
+    data = base64.b64encode(draw(spec)).decode("ascii")
+    cap = f"<figcaption><b>{esc(spec.title)}</b>"
+    cap += f" — {esc(spec.caption)}</figcaption>" if spec.caption else "</figcaption>"
+    return f'<figure><img alt="{esc(spec.title)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-def _figure(fig: Figure) -> str:
-    data = base64.b64encode(fig.png).decode("ascii")
-    cap = f"<figcaption><b>{esc(fig.title)}</b>"
-    cap += f" — {esc(fig.caption)}</figcaption>" if fig.caption else "</figcaption>"
-    return f'<figure><img alt="{esc(fig.title)}" src="data:image/png;base64,{data}">{cap}</figure>'
+def _block(block) -> str:
+    if isinstance(block, Note):
+        return html_note(block)
+    if isinstance(block, Table):
+        return html_table(block)
+    return _figure(block)
 
 
 def _section(section: Section) -> str:
+    # Text and tables first, then the figures side by side.
+    text = "".join(_block(b) for b in section.blocks if not isinstance(b, FigureSpec))
     figs = "".join(_figure(f) for f in section.figures)
     return (f'<section id="{esc(section.key)}"><h2>{esc(section.title)}</h2>'
-            f"{section.html}{figs}</section>")
+            f"{text}{figs}</section>")
 
 
 def _meta(meta: dict) -> str:
-    items = [f"<b>{esc(k.replace('_', ' '))}</b>: {esc(v)}" for k, v in meta.items()
-             if not isinstance(v, (dict, list))]
+    items = [f"<b>{esc(k.replace('_', ' '))}</b>: {esc(number(v) if not isinstance(v, str) else v)}"
+             for k, v in meta.items() if not isinstance(v, (dict, list)) and v is not None]
     return '<p class="meta">' + " · ".join(items) + "</p>"
 
 
-def _class_counts(meta: dict) -> str:
-    """Rows per class in each split: the first thing to check with imbalanced data."""
-    counts = meta.get("class_counts")
-    if not isinstance(counts, dict) or not counts:
-        return ""
-    splits = list(counts)
-    classes = sorted({c for v in counts.values() for c in v})
-    head = "".join(f"<th>{esc(s)}</th>" for s in splits)
-    rows = "".join(
-        f"<tr><td>{esc(c)}</td>"
-        + "".join(f'<td class="num">{esc(counts[s].get(c, 0))}</td>' for s in splits)
-        + "</tr>" for c in classes
-    )
-    label = esc(meta.get("condition", "class"))
-    return f"<table><thead><tr><th>{label}</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def render_html(result: EvaluationResult) -> str:
-    title = result.meta.get("dataset") or "synthetic data"
-    parts = [f"<h1>Evaluation report: {esc(title)}</h1>", _meta(result.meta),
-             _class_counts(result.meta)]
-    if result.warnings:
-        items = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
+def _top(findings: Findings) -> list[str]:
+    parts = [_meta(findings.meta)]
+    counts = class_count_table(findings)
+    if counts is not None:
+        parts.append(f'<div id="class-counts">{html_table(counts)}</div>')
+    if findings.warnings:
+        items = "".join(f"<li>{esc(w)}</li>" for w in findings.warnings)
         parts.append(f'<div class="warnings" id="warnings"><b>Warnings</b><ul>{items}</ul></div>')
-    if result.verdicts:
-        cards = "".join(
-            f'<div class="verdict {_tone(v)}"><b>{esc(k)}</b>{esc(v)}</div>'
-            for k, v in result.verdicts.items()
-        )
+    if findings.verdicts:
+        cards = "".join(f'<div class="verdict v-{v.severity.value}"><b>{esc(k)}</b>'
+                        f"{esc(v.text)}</div>" for k, v in findings.verdicts.items())
         parts.append(f'<h2 id="verdicts">Verdicts</h2><div class="verdicts">{cards}</div>')
-    if result.headline:
-        rows = "".join(
-            f'<tr><td>{esc(describe(k))}</td><td class="num">{esc(fmt(result.metrics.get(k)))}'
-            f"</td></tr>" for k in result.headline
-        )
-        parts.append('<h2 id="headline">Headline numbers</h2>'
-                     f"<table><thead><tr><th>Measure</th><th>Value</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
-    if result.sections:
-        nav = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in result.sections)
+    if findings.headline:
+        parts.append(f'<h2 id="headline">Headline numbers</h2>{html_table(headline_table(findings))}')
+    return parts
+
+
+def render_html(findings: Findings) -> str:
+    title = findings.meta.get("dataset") or "synthetic data"
+    parts = [f"<h1>Evaluation report: {esc(title)}</h1>", *_top(findings)]
+    if findings.sections:
+        nav = "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>' for s in findings.sections)
         parts.append(f"<nav>{nav}</nav>")
-    parts.extend(_section(s) for s in result.sections)
+    parts.extend(_section(s) for s in findings.sections)
     body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -54,6 +54,21 @@ def test_fit_reports_each_epoch(fitted_2d):
     assert synth.class_counts_ == {"a": 16, "b": 8} and synth.condition_ == "shape"
 
 
+def test_seeded_tiny_fit_pins_golden_numbers(fitted_2d):
+    """A change that shifts results the same way every run (loss, architecture, sampling) moves
+    these. Two fits in one process agree to about 1e-3 here (not bit for bit), hence the
+    tolerances; they are far below what a real change does (any of these moves by > 0.05)."""
+    synth, _ = fitted_2d
+    np.testing.assert_allclose(synth.history_["loss_g"], [1.1927, 0.9662], atol=0.02)
+    np.testing.assert_allclose(synth.history_["loss_d"], [4.233, 4.299], atol=0.05)
+    images = np.asarray(synth.generate({"a": 2, "b": 2}, seed=7).images)
+    np.testing.assert_allclose(images.mean(), -0.0160, atol=0.002)
+    np.testing.assert_allclose(images.reshape(4, -1)[:, :3], [[-0.0431, 0.0387, -0.0097],
+                                                             [-0.0580, 0.0245, -0.0136],
+                                                             [0.0054, 0.0544, 0.0745],
+                                                             [0.0052, 0.1058, 0.1188]], atol=0.005)
+
+
 def test_exact_counts_and_range(fitted_2d):
     synth, _ = fitted_2d
     out = synth.generate({"a": 3, "b": 5})

@@ -5,7 +5,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from synthgen.config import EvalConfig
-from synthgen.evaluate import evaluate_tables
+from synthgen.evaluation import Severity, evaluate_tables
+from synthgen.report import write_report
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def report(tmp_path_factory):
                              history={"generator": [2.0, 1.5, 1.2], "discriminator": [0.9, 1.0, 1.1]},
                              dataset="breast cancer")
     folder = tmp_path_factory.mktemp("rep")
-    return result, result.write(folder)
+    return result, write_report(result, folder)
 
 
 def test_html_has_headline_and_every_section(report):
@@ -32,13 +33,19 @@ def test_html_has_headline_and_every_section(report):
     # Readers see the verdicts before any section.
     assert html.index('id="verdicts"') < html.index('<section id="fidelity"')
     assert "Detection AUC" in html and "SMOTE-NC" in html and "extra" in html
+    # Each verdict card carries the severity its evaluation set.
+    for topic, verdict in result.verdicts.items():
+        assert f'<div class="verdict v-{verdict.severity.value}"><b>{topic}</b>' in html
+    # The sample is resampled holdout rows: no copies of train, but sitting on the holdout
+    # is what a leaked holdout looks like, so the judgement is a caution, not an all-clear.
+    assert result.verdicts["memorization"].severity is Severity.CAUTION
 
 
 def test_html_is_self_contained(report):
     html = report[1]["report"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html
-    assert html.count("data:image/png;base64,") >= 6  # histograms, heat map, DCR, 2 forests, losses
+    assert html.count("data:image/png;base64,") == 6  # histograms, heat map, DCR, 2 gains, losses
 
 
 def test_summary_has_verdicts(report):

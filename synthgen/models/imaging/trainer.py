@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -38,9 +38,6 @@ from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
 from synthgen.runtime import autocast_dtype, progress_disabled
-
-if TYPE_CHECKING:
-    from synthgen.models.imaging.checkpoint import TrainingCheckpoints
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
 
@@ -57,6 +54,12 @@ class Position:
     order: torch.Tensor
     next_index: int = 0
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class TrainingCheckpoints(Protocol):
+    """What the loop needs of ``checkpoint.TrainingCheckpoints`` (which imports this module)."""
+
+    def save(self, position: Position | None = None) -> object: ...
 
 
 class GanTrainer:

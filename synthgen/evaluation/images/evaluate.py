@@ -1,0 +1,178 @@
+"""``evaluate_images``: every image metric on arrays, gathered into one ``EvaluationResult``.
+
+Order of work: check the sets, train the feature encoder on real train images, embed every set
+in the encoder and the random space, then fidelity/diversity, memorization, downstream gains;
+``sections.build_findings`` turns the measurements into metrics, verdicts and sections.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from synthgen.evaluation.classes import class_warnings, count_labels
+from synthgen.evaluation.findings import Findings
+from synthgen.evaluation.images.diversity import class_diversity
+from synthgen.evaluation.images.features import (
+    encoder_accuracy,
+    fit_encoder,
+    random_encoder,
+    standardise,
+)
+from synthgen.evaluation.images.fidelity import feature_fidelity
+from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
+from synthgen.evaluation.images.intensity import intensity_summary
+from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
+from synthgen.evaluation.images.memorization import (
+    DEFAULT_QUANTILE,
+    copy_check,
+    most_similar,
+    pixel_vectors,
+    unit_rows,
+)
+from synthgen.evaluation.images.sections import build_findings
+from synthgen.evaluation.images.utility import downstream_gains
+TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
+
+
+def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
+    """Subsample each set to ``max_images``; return notes on what was capped."""
+    notes = []
+    for name in ("train", "test", "synth"):
+        x, y = getattr(sets, f"{name}_x"), getattr(sets, f"{name}_y")
+        keep = cap_indices(len(x), max_images, seed)
+        if len(keep) < len(x):
+            notes.append(f"{name} set capped at {len(keep)} of {len(x)} images (max_images)")
+            setattr(sets, f"{name}_x", x[keep])
+            setattr(sets, f"{name}_y", y[keep])
+    return notes
+
+
+def _groups(y: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
+    return {ALL: np.ones(len(y), bool)} | {c: y == c for c in classes}
+
+
+def evaluate_images(
+    train_x: Any, train_y: Any,
+    test_x: Any, test_y: Any,
+    synth_x: Any, synth_y: Any,
+    *,
+    holdout_x: Any = None, holdout_y: Any = None,
+    seeds: int = 5,
+    epochs: int = 10,
+    encoder_epochs: int = 8,
+    max_images: int | None = 5000,
+    feature_dim: int = 128,
+    ssim_pairs: int = 200,
+    copy_quantile: float = DEFAULT_QUANTILE,
+    arms: Sequence[str] | None = None,
+    history: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
+    progress: Callable[[str], None] | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+) -> Findings:
+    """Evaluate synthetic images against real ones; arrays ``(N, C, H, W)``/``(N, C, D, H, W)``.
+
+    Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
+    downstream classifiers. ``history``: generator training losses, ``{name: [per epoch]}`` or
+    ``[{name: value} per epoch]``, drawn as curves.
+    """
+    say = progress or (lambda _msg: None)
+    clock = time.perf_counter()
+    sets = check_sets(train_x, train_y, test_x, test_y, synth_x, synth_y, holdout_x, holdout_y)
+    notes = _cap(sets, max_images, seed)
+    f = ImageMeasurements(sets=sets, history=history, options=dict(
+        seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
+        feature_dim=feature_dim, ssim_pairs=ssim_pairs, copy_quantile=copy_quantile, seed=seed,
+        notes=notes))
+    classes = sets.classes
+    index = {c: i for i, c in enumerate(classes)}
+    to_idx = lambda y: np.array([index[v] for v in y], dtype=np.int64)  # noqa: E731
+    ytr, yte, ysy = to_idx(sets.train_y), to_idx(sets.test_y), to_idx(sets.synth_y)
+
+    def lap(name: str, start: float) -> float:
+        now = time.perf_counter()
+        f.timings[name] = now - start
+        return now
+
+    t = time.perf_counter()
+    say("image evaluation: training the feature encoder on real train images")
+    enc, feats = _feature_spaces(f, ytr, yte, feature_dim, device)
+    t = lap("features", t)
+    say("image evaluation: fidelity (FD, KID, precision/recall, density/coverage)")
+    _fidelity(f, feats)
+    t = lap("fidelity", t)
+    say("image evaluation: diversity (MS-SSIM within classes)")
+    f.diversity, f.ssim_plan = class_diversity(
+        sets.train_x, sets.train_y, sets.synth_x, sets.synth_y, classes,
+        test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
+    t = lap("diversity", t)
+    say("image evaluation: memorization (nearest training image per synthetic image)")
+    _memorization(f, enc, feats["encoder"], copy_quantile)
+    t = lap("memorization", t)
+
+    # -- downstream gains ------------------------------------------------------------------------
+    if seeds > 0:
+        f.utility = downstream_gains(
+            sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
+            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, device=device,
+            progress=say)
+        t = lap("utility", t)
+    f.timings["total"] = time.perf_counter() - clock
+    return build_findings(f, *_class_counts(sets))
+
+
+def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str):
+    """The encoder trained on real train images and a fixed random network; every set embedded
+    and standardised in both."""
+    sets, seed = f.sets, f.options["seed"]
+    enc = fit_encoder(sets.train_x, ytr, len(sets.classes), epochs=f.options["encoder_epochs"],
+                      seed=seed, feature_dim=feature_dim, device=device)
+    f.encoder_losses = enc.losses
+    f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
+    spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,
+                                                        feature_dim=feature_dim, device=device)}
+    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x))
+             for name, sp in spaces.items()}
+    return enc, feats
+
+
+def _fidelity(f: ImageMeasurements, feats) -> None:
+    sets, seed = f.sets, f.options["seed"]
+    gtr, gte, gsy = (_groups(y, sets.classes) for y in (sets.train_y, sets.test_y, sets.synth_y))
+    for name, (ftr, fte, fsy) in feats.items():
+        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
+                            for g in gtr}
+    for g in gtr:
+        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]],
+                                           sets.synth_x[gsy[g]])
+
+
+def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:
+    sets = f.sets
+    unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
+    synth_pix = pixel_vectors(sets.synth_x)
+    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
+                               synth_pix, copy_quantile))
+    # Synthetic images that are test images would make the downstream gains meaningless.
+    test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
+    f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
+    ftr, fte, fsy = encoder_feats
+    if sets.holdout_x is not None:
+        (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
+        fte = np.concatenate([fho, fte])
+    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte), unit_rows(fsy),
+                               copy_quantile))
+
+
+def _class_counts(sets) -> tuple[dict, list[str]]:
+    """Images per class in each set, and the notes a ``fill`` sample's missing class gets."""
+    named = [("train", sets.train_y), ("holdout", sets.holdout_y), ("test", sets.test_y),
+             ("synthetic", sets.synth_y)]
+    counts = {name: count_labels(y, sets.classes) for name, y in named if y is not None}
+    warnings, notes = class_warnings(counts, "images")
+    sets.warnings.extend(warnings)
+    return counts, notes

@@ -1,0 +1,103 @@
+"""Plain-language verdicts on the image measurements, each with the severity judged here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from synthgen.evaluation.findings import Severity, Verdict
+from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
+from synthgen.evaluation.names import metric_label
+
+# FD within this factor of the real baseline reads as "close", within the next as "moderate".
+CLOSE_RATIO, MODERATE_RATIO = 1.5, 4.0
+# Synthetic images of a class this much more alike (MS-SSIM) than real ones: low diversity.
+DIVERSITY_MARGIN = 0.05
+_GAIN_SEVERITY = {"helps": Severity.GOOD, "hurts": Severity.BAD}
+
+
+def _pct(v: float) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:.1%}"
+
+
+def _signed(v: float, digits: int = 3) -> str:
+    return "—" if not math.isfinite(v) else f"{v:+.{digits}f}"
+
+
+def fd_ratio(f: ImageMeasurements, space: str = "encoder") -> float:
+    vals = f.fidelity[space][ALL]
+    return vals.get("fd", np.nan) / max(vals.get("fd_baseline", np.nan), 1e-12)
+
+
+def fidelity_verdict(f: ImageMeasurements) -> Verdict:
+    enc = f.fidelity["encoder"][ALL]
+    ratio, ratio_r = fd_ratio(f), fd_ratio(f, "random")
+    if ratio <= CLOSE_RATIO:
+        severity, word = Severity.GOOD, "close to real"
+    elif ratio <= MODERATE_RATIO:
+        severity, word = Severity.CAUTION, "moderate"
+    else:
+        severity, word = Severity.BAD, "poor"
+    return Verdict(severity, (
+        f"{word}: Fréchet distance {enc.get('fd', np.nan):.3g} vs "
+        f"{enc.get('fd_baseline', np.nan):.3g} for unseen real images ({ratio:.1f}x; "
+        f"random-network check {ratio_r:.1f}x); precision {enc.get('precision', np.nan):.2f} "
+        f"(real {enc.get('precision_baseline', np.nan):.2f}), recall "
+        f"{enc.get('recall', np.nan):.2f} (real {enc.get('recall_baseline', np.nan):.2f})"))
+
+
+def excess_similarity(d: Mapping[str, float]) -> float:
+    """How much more alike synthetic images are than the more alike of the two real sets."""
+    return d["synthetic"] - np.nanmax([d["real"], d.get("test", np.nan)])
+
+
+def diversity_verdict(f: ImageMeasurements) -> Verdict:
+    low = [c for c, d in f.diversity.items() if excess_similarity(d) > DIVERSITY_MARGIN]
+    if not low:
+        return Verdict(Severity.GOOD, "close to real: synthetic images within each class vary "
+                                      "about as much as real ones")
+    worst = max(low, key=lambda c: excess_similarity(f.diversity[c]))
+    d = f.diversity[worst]
+    return Verdict(Severity.CAUTION, (
+        f"weak: synthetic images of {', '.join(map(str, low))} are more alike than real ones "
+        f"(MS-SSIM {d['synthetic']:.2f} vs {d['real']:.2f} train, {d.get('test', np.nan):.2f} "
+        f"test, for {worst}): possible mode collapse"))
+
+
+def memorization_verdict(f: ImageMeasurements) -> Verdict:
+    parts = ", ".join(f"{_pct(c.rate)} by {c.space}" for c in f.copies)
+    if any(c.flagged for c in f.copies):
+        return Verdict(Severity.BAD, (
+            f"flag: {parts} of synthetic images are closer to a training image than 99% of "
+            "unseen real images are: likely copies (see the closest pairs)"))
+    return Verdict(Severity.GOOD, f"no sign of copying: {parts} above the copy threshold "
+                                  "(about 1% expected for new real images)")
+
+
+def utility_verdict(f: ImageMeasurements, metric: str = "balanced_accuracy") -> Verdict:
+    u = f.utility
+    gains, words = u.gains(metric), u.verdicts(metric)
+    if "real_plus_synth" not in gains:
+        return Verdict(Severity.CAUTION, "inconclusive: the real + synthetic arm was not run")
+    g, word = gains["real_plus_synth"], words["real_plus_synth"]
+    severity = _GAIN_SEVERITY.get(word, Severity.CAUTION)
+    text = (f"{word}: adding synthetic images changed {metric_label(metric)} by "
+            f"{_signed(g['gain'])} (95% interval {_signed(g['low'])} to {_signed(g['high'])}, "
+            f"{len(u.scores['real'][metric])} seeds)")
+    ratio = fd_ratio(f)
+    if word == "helps" and ratio > MODERATE_RATIO:
+        # Seen with uniform noise on PneumoniaMNIST (+0.05): extra off-manifold images regularise.
+        text += (f", yet the synthetic images are far from real ({ratio:.0f}x the baseline FD): "
+                 "the gain is likely regularisation, a weak reason to use them")
+        severity = Severity.CAUTION
+    if "real_plus_augment" in gains:
+        a = gains["real_plus_augment"]
+        text += (f"; classic augmentation alone {_signed(a['gain'])} "
+                 f"({_signed(a['low'])} to {_signed(a['high'])})")
+        vs = gains.get("real_plus_synth_vs_augment")
+        if vs is not None:
+            text += (f"; synthetic minus augmentation {_signed(vs['gain'])} "
+                     f"({_signed(vs['low'])} to {_signed(vs['high'])})")
+    return Verdict(severity, text)
