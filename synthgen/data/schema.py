@@ -358,7 +358,7 @@ def numeric_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
         if spec.na_tokens:
             text = text.mask(text.isin(spec.na_tokens))
         parsed = pd.to_numeric(text, errors="coerce")
-        _name_unparsed(series, parsed, spec)
+        _name_unparsed(text, parsed, spec)
         x = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(x).any():
         raise DataError(f"column {spec.name!r} has infinite values; replace or drop them")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ class Loaded:
     groups: list[str] | None = None  # patient ids: splits keep a patient's items together
     fixed_test: np.ndarray | None = None  # a test split that came with the data (.npz)
     description: dict[str, Any] | None = None  # recorded in model.json (e.g. transform chain)
+    notes: list[str] = field(default_factory=list)  # what reading changed, said once to the user
 
 
 class Modality(abc.ABC):
