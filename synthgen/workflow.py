@@ -143,14 +143,14 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
     _check_train_classes(loaded.labels, splits)
     test_share = 0.0 if loaded.fixed_test is not None else config.split.test
     warnings = check_splits(loaded.labels, splits, holdout=config.split.holdout, test=test_share)
-    if dist.is_main:
-        for line in [*loaded.notes, *(f"warning: {w}" for w in warnings)]:
-            _say(line)
 
     # -- tracking: fail fast on an unreachable server, not after training
     if tracker is None:
         tracker = _tracker(config.tracking) if dist.is_main else _tracker(TrackingConfig(enabled=False))
     _together(tracker.check_reachable, dist, "the main process could not reach MLflow (see its error)")
+    if dist.is_main:  # said once the fit will go ahead: a user error stays one line
+        for line in [*loaded.notes, *(f"warning: {w}" for w in warnings)]:
+            _say(line)
     experiment = experiment_name(config.tracking, data_path)
     run_dir = Path(config.runs_dir) / config.name
     checkpoints = checkpoint_dir(config.runs_dir, config.name)
@@ -308,6 +308,7 @@ def sample(
         synth.class_counts_, n=config.n, balance=config.balance, classes=config.classes or None
     )
     out = Path(config.out) if config.out else modality.default_output(model_dir, doc)
+    modality.check_output(out, doc)
 
     tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
     tracker = tracker or _tracker(tracking)

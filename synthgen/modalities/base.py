@@ -46,6 +46,9 @@ class Modality(abc.ABC):
     def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
         """Where samples go without ``--out``: same format as the input."""
 
+    def check_output(self, out: Path, doc: Mapping[str, Any]) -> None:
+        """Refuse an ``--out`` whose form does not fit this modality (before anything runs)."""
+
     @abc.abstractmethod
     def write_samples(self, samples: Any, out: Path, doc: Mapping[str, Any], mark_synthetic: bool) -> list[Path]: ...
 

@@ -21,6 +21,8 @@ from synthgen.data.tabular import (
     read_table,
     write_table,
 )
+from synthgen.data.sources import TABLE_SUFFIXES
+from synthgen.errors import SamplingError
 from synthgen.modalities.base import Loaded, Modality
 
 SYNTHETIC_FLAG = "synthetic"
@@ -75,6 +77,12 @@ class TabularModality(Modality):
     def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
         suffix = Path(doc["data"].get("file", "")).suffix or ".csv"
         return Path(model_dir) / "samples" / f"synthetic{suffix}"
+
+    def check_output(self, out: Path, doc) -> None:
+        if Path(out).suffix.lower() not in TABLE_SUFFIXES:
+            raise SamplingError(
+                f"--out {out}: this model generates table rows; name a {', '.join(TABLE_SUFFIXES)} file"
+            )
 
     def write_samples(self, samples: pd.DataFrame, out: Path, doc, mark_synthetic: bool) -> list[Path]:
         frame = samples.assign(**{SYNTHETIC_FLAG: True}) if mark_synthetic else samples
