@@ -30,8 +30,12 @@ _ID_NAMES = frozenset(
      "patientname", "patient", "address", "streetaddress", "street", "postcode", "zipcode",
      "dob", "dateofbirth", "birthdate", "socialsecuritynumber", "medicalrecordnumber"}
 )
-UNIQUE_SHARE = 0.9  # distinct / non-missing values above which text or integers are keys
+UNIQUE_SHARE = 0.9  # distinct / non-missing text values above which the text is a key
 MIN_ROWS_FOR_UNIQUE = 20  # below this, "every value distinct" says nothing
+# Whole numbers: ages or counts in a small table are often all distinct; a key stays unique
+# where measurements cannot (100 rows hold at most ~100 distinct ages).
+INTEGER_UNIQUE_SHARE = 0.95
+MIN_ROWS_FOR_UNIQUE_INTEGERS = 100
 FREE_TEXT_CHARS = 25  # median length of free text (with blanks) ...
 FREE_TEXT_SHARE = 0.5  # ... that is mostly distinct
 
@@ -47,7 +51,7 @@ def identifier_reason(series: pd.Series, kind: str) -> str | None:
     if isinstance(series.dtype, pd.CategoricalDtype) or len(values) == 0:
         return None
     if kind == "integer":
-        return _near_unique(values, "whole numbers")
+        return _near_unique(values, "whole numbers", INTEGER_UNIQUE_SHARE, MIN_ROWS_FOR_UNIQUE_INTEGERS)
     text = values.astype(str)
     return _free_text(text) or _near_unique(text, "text")
 
@@ -60,10 +64,12 @@ def _by_name(name: str) -> str | None:
     return None
 
 
-def _near_unique(values: pd.Series, what: str) -> str | None:
+def _near_unique(
+    values: pd.Series, what: str, share: float = UNIQUE_SHARE, min_rows: int = MIN_ROWS_FOR_UNIQUE
+) -> str | None:
     n = len(values)
     distinct = values.nunique()
-    if n >= MIN_ROWS_FOR_UNIQUE and distinct / n >= UNIQUE_SHARE:
+    if n >= min_rows and distinct / n >= share:
         return f"{what} with {distinct} distinct values in {n} rows"
     return None
 

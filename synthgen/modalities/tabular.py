@@ -44,6 +44,7 @@ class TabularModality(Modality):
         return Loaded(
             payload=df, labels=df[data.condition].map(str).tolist(), groups=groups,
             notes=schema_notes(schema, data.min_category_count),
+            description={"excluded_columns": dict(schema.excluded)} if schema.excluded else None,
         )
 
     @staticmethod
