@@ -116,3 +116,15 @@ def test_evaluate_finds_moved_data_only_when_told(workdir):
         raise AssertionError("the moved model found its data without --data")
     result = workflow.sample(moved, SampleConfig(n=10, privacy_filter=True), tracking=off, data_path=data)
     assert sum(result.counts.values()) == 10
+
+
+def test_python_api_warns_and_leaves_identifiers_out():
+    import pytest
+
+    import synthgen
+
+    with pytest.warns(UserWarning, match="column 'mrn' left out: it looks like an identifier"):
+        synth = synthgen.fit(planted_table(), condition="diagnosis", epochs=1, batch_size=60, progress=False)
+    rows = synth.sample(n=20, seed=0)
+    assert "mrn" not in rows and "full_name" not in rows and "note" not in rows
+    assert not rows["ward"].isin(RARE_VALUES).any()
