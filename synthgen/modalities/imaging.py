@@ -43,6 +43,12 @@ def _configs(doc: Mapping[str, Any]):
 # Extensions that name a file: an image model's folder output must not look like one.
 _FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".npz", ".nii", ".nii.gz", ".png", ".json", ".txt", ".xlsx")
 
+
+def _inside(line: str, root) -> str:
+    """A skipped file named relative to the data folder: model.json holds no input path."""
+    prefix = str(Path(root)).rstrip("/") + "/"
+    return line.replace(prefix, "")
+
 class ImageModality(Modality):
     name = "image"
 
@@ -57,7 +63,8 @@ class ImageModality(Modality):
             labels=list(ds.labels),
             groups=list(ds.patient_ids),
             fixed_test=fixed_test,
-            description={"format": ds.source_format, "transforms": ds.transforms, "skipped": ds.skipped[:50]},
+            description={"format": ds.source_format, "transforms": ds.transforms,
+                         "skipped": [_inside(line, data.path) for line in ds.skipped[:50]]},
         )
 
     def subset(self, payload, index: np.ndarray):
