@@ -62,7 +62,21 @@ def fit(
         payload = modality.load(data_cfg.model_copy(update={"path": Path(data)}), model).payload
     synth = modality.new_synthesizer(model, train, data_cfg)
     modality.fit(synth, payload, condition, data_cfg, callback)
+    _warn_schema_changes(synth, data_cfg)
     return synth
+
+
+def _warn_schema_changes(synth: Synthesizer, data_cfg: DataConfig) -> None:
+    """Left-out identifier columns and pooled categories, as Python warnings (the CLI prints them)."""
+    import warnings
+
+    from synthgen.data.notes import schema_notes
+
+    schema = getattr(synth, "schema_", None)
+    if schema is None or not hasattr(schema, "excluded"):
+        return  # images: nothing is left out
+    for note in schema_notes(schema, data_cfg.min_category_count):
+        warnings.warn(note, UserWarning, stacklevel=3)
 
 
 def load(path: str | Path) -> Synthesizer:

@@ -65,6 +65,14 @@ def _tracking_options(f):
     return f
 
 
+def _data_option(f):
+    # The model folder records only the data's fingerprint, not where it lives (privacy).
+    return click.option(
+        "--data", "data_path", type=click.Path(path_type=Path),
+        help="The data the model was fitted on (default: where the fit found it, on this machine).",
+    )(f)
+
+
 def _tracking_overrides(tracking_uri: str | None, no_tracking: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if tracking_uri:
@@ -162,8 +170,9 @@ def fit(data_path, condition, config_path, name, epochs, max_steps, max_minutes,
 @click.option("--out", type=click.Path(path_type=Path), help="Output file or folder (default: in the model folder).")
 @click.option("--privacy-filter", is_flag=True, help="Replace samples closer to a training item than real unseen data is.")
 @click.option("--mark-synthetic", is_flag=True, help="Add a 'synthetic' column (tables).")
+@_data_option
 @_tracking_options
-def sample(model_dir, n, balance, classes, seed, out, privacy_filter, mark_synthetic, tracking_uri, no_tracking) -> None:
+def sample(model_dir, n, balance, classes, seed, out, privacy_filter, mark_synthetic, data_path, tracking_uri, no_tracking) -> None:
     """Draw class-conditional samples from a fitted model, in the input's own format."""
     from synthgen import workflow
 
@@ -173,7 +182,9 @@ def sample(model_dir, n, balance, classes, seed, out, privacy_filter, mark_synth
         "n": n, "balance": balance, "classes": _parse_pairs(classes, "--class", int) or None,
         "seed": seed, "out": out, "privacy_filter": privacy_filter, "mark_synthetic": mark_synthetic,
     }), "options")
-    result = workflow.sample(model_dir, config, tracking=_tracking_for(model_dir, tracking_uri, no_tracking))
+    result = workflow.sample(
+        model_dir, config, tracking=_tracking_for(model_dir, tracking_uri, no_tracking), data_path=data_path
+    )
     counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
     click.echo(f"samples: {result.path} ({counts})")
 
@@ -196,15 +207,16 @@ def _tracking_for(model_dir, tracking_uri, no_tracking) -> TrackingConfig | None
 @click.option("--synthetic", type=click.Path(path_type=Path), help="Sample to evaluate (default: the model's last sample).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Report folder (default: reports/<run>/).")
 @click.option("--seeds", type=int, help="Downstream classifier repeats (default 5).")
+@_data_option
 @_tracking_options
-def evaluate(model_dir, synthetic, report_dir, seeds, tracking_uri, no_tracking) -> None:
+def evaluate(model_dir, synthetic, report_dir, seeds, data_path, tracking_uri, no_tracking) -> None:
     """Report fidelity, memorization risk and downstream gains of a synthetic sample."""
     from synthgen import workflow
 
     config = validate(EvalConfig, deep_merge({}, {"seeds": seeds}), "options")
     result = workflow.evaluate(
         model_dir, synthetic, report_dir=report_dir, config=config,
-        tracking=_tracking_for(model_dir, tracking_uri, no_tracking),
+        tracking=_tracking_for(model_dir, tracking_uri, no_tracking), data_path=data_path,
     )
     for verdict in result.result.verdicts.items():
         click.echo("%s: %s" % verdict)

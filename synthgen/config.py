@@ -32,6 +32,11 @@ class DataConfig(_Strict):
     # Tables: override inferred column kinds, e.g. {"age": "integer"}; drop columns (ids).
     kinds: dict[str, ColumnKind] = Field(default_factory=dict)
     drop: list[str] = Field(default_factory=list)
+    # Tables, privacy: identifier-like columns (ids, names, near-unique codes, free text) are left
+    # out unless named in `kinds`; categories held by fewer than `min_category_count` patients
+    # are pooled ("__rare__") and never stored or written.
+    exclude_identifiers: bool = True
+    min_category_count: int = Field(5, ge=1, description="patients a category needs to be kept verbatim")
     # Imaging: manifest (image path + condition [+ patient_id]); default <folder>/labels.csv.
     labels: Path | None = None
     image_column: str = "image"

@@ -315,6 +315,14 @@ class MlflowTracker:
 
     def check_reachable(self) -> None:
         """Fail in seconds, before training, if the store cannot be used."""
+        if self._scheme in ("file", ""):
+            # MLflow 3 keeps the file store only in maintenance mode; its own warning is a
+            # cut-off paragraph. Say what works instead.
+            raise TrackingError(
+                f"tracking URI {self.uri!r} is a file store, which synthgen does not use; leave "
+                "--tracking-uri unset for the default SQLite store (./mlflow.db), give "
+                "sqlite:///path/to/mlflow.db, or a server (http://host:5000)"
+            )
         if self._scheme in ("http", "https"):
             self._check_http()
         elif self._scheme == "sqlite":

@@ -25,12 +25,14 @@ from synthgen.config import (
     default_model_config,
     with_backend_defaults,
 )
+from synthgen.data.fit_checks import check_splits
 from synthgen.data.sources import dataset_name, detect_modality, fingerprint
 from synthgen.data.splits import Splits, make_splits
 from synthgen.errors import DataError, Interrupted, ModelFileError, TrackingError, UserError
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model, read_document, write_model
 from synthgen.models.base import resolve_class_counts
+from synthgen.data_locations import find_data, public_config, remember_data
 
 SPLITS_FILE = "splits.json"
 LAST_SAMPLE_FILE = "last_sample.json"
@@ -139,11 +141,16 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         fixed_test=loaded.fixed_test,
     )
     _check_train_classes(loaded.labels, splits)
+    test_share = 0.0 if loaded.fixed_test is not None else config.split.test
+    warnings = check_splits(loaded.labels, splits, holdout=config.split.holdout, test=test_share)
 
     # -- tracking: fail fast on an unreachable server, not after training
     if tracker is None:
         tracker = _tracker(config.tracking) if dist.is_main else _tracker(TrackingConfig(enabled=False))
     _together(tracker.check_reachable, dist, "the main process could not reach MLflow (see its error)")
+    if dist.is_main:  # said once the fit will go ahead: a user error stays one line
+        for line in [*loaded.notes, *(f"warning: {w}" for w in warnings)]:
+            _say(line)
     experiment = experiment_name(config.tracking, data_path)
     run_dir = Path(config.runs_dir) / config.name
     checkpoints = checkpoint_dir(config.runs_dir, config.name)
@@ -153,7 +160,7 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         _say(f"resuming from {checkpoints}" if checkpoints.is_dir() else f"no checkpoint in {checkpoints}: starting afresh")
 
     with tracker.start_run(config.name, experiment=experiment, run_type="fit", parent_run_id=parent_run_id) as run:
-        tracker.log_params(config.model_dump(mode="json"))
+        tracker.log_params(public_config(config))
         tracker.log_metrics({f"rows_{k}": v for k, v in splits.sizes().items()})
 
         # -- train on the train split only
@@ -182,9 +189,12 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         doc_extra = {
             "name": config.name,
             "modality": config.model.kind,
-            "config": config.model_dump(mode="json"),
+            # No input path, no identifier: the folder is shared and logged. The data is found
+            # again by its fingerprint (see data_locations).
+            "config": public_config(config),
+            "warnings": [*loaded.notes, *warnings],
             "data": {
-                "path": str(data_path.resolve()),
+                "file": data_path.name,
                 "name": dataset_name(data_path),
                 "fingerprint": fingerprint(data_path),
                 "items": len(loaded.labels),
@@ -195,6 +205,7 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
             "mlflow_run_id": getattr(run, "run_id", None),
         }
         _write_run_folder(run_dir, synth, modality, doc_extra, splits)
+        remember_data(config.runs_dir, doc_extra["data"]["fingerprint"], data_path)
         atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished model supersedes them
         # Nothing after this is collective: every process leaves the group now, so the others
@@ -287,6 +298,7 @@ def sample(
     tracking: TrackingConfig | None = None,
     parent_run_id: str | None = None,
     tracker=None,
+    data_path: str | Path | None = None,
 ) -> SampleResult:
     """Draw exact per-class counts from a fitted model and write them in the input's format."""
     model_dir = resolve_model_dir(model_dir)
@@ -296,6 +308,7 @@ def sample(
         synth.class_counts_, n=config.n, balance=config.balance, classes=config.classes or None
     )
     out = Path(config.out) if config.out else modality.default_output(model_dir, doc)
+    modality.check_output(out, doc)
 
     tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
     tracker = tracker or _tracker(tracking)
@@ -305,7 +318,7 @@ def sample(
         samples = synth.generate(counts, seed=config.seed)
         filtered, threshold = 0, None
         if config.privacy_filter:
-            samples, filtered, threshold = _privacy_filter(synth, modality, doc, model_dir, samples, counts, config.seed)
+            samples, filtered, threshold = _privacy_filter(synth, modality, doc, model_dir, samples, counts, config.seed, data_path)
             _say(f"privacy filter: dropped and replaced {filtered} samples closer to a training item than threshold {threshold:.4g}")
         files = modality.write_samples(samples, out, doc, config.mark_synthetic)
         record = {
@@ -326,9 +339,9 @@ def sample(
     return SampleResult(out, counts, files, filtered, threshold, getattr(run, "run_id", None))
 
 
-def _privacy_filter(synth, modality, doc, model_dir, samples, counts, seed):
+def _privacy_filter(synth, modality, doc, model_dir, samples, counts, seed, data_path=None):
     """Drop samples too close to a training item and draw replacements, so counts stay exact."""
-    parts = load_splits(model_dir, doc)
+    parts = load_splits(model_dir, doc, data_path)
     keep, threshold = modality.privacy_keep_mask(parts["train"], parts["holdout"], samples, doc)
     kept, dropped = modality.subset(samples, keep.nonzero()[0]), int((~keep).sum())
     for round_ in range(1, PRIVACY_TOP_UP_ROUNDS + 1):
@@ -352,16 +365,16 @@ def _privacy_filter(synth, modality, doc, model_dir, samples, counts, seed):
 # ----------------------------------------------------------------------------------------------
 
 
-def load_splits(model_dir: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Re-read the data the model was fitted on and cut the saved splits out of it."""
+def load_splits(model_dir: Path, doc: Mapping[str, Any], data_path: str | Path | None = None) -> dict[str, Any]:
+    """Re-read the data the model was fitted on and cut the saved splits out of it.
+
+    ``data_path`` (``--data``) names the data; without it the fit's record of where the data
+    with this fingerprint was is used (kept beside the run folders, never in them).
+    """
     from synthgen.config import FitConfig
 
     config = FitConfig.model_validate(doc["config"])
-    data_path = Path(doc["data"]["path"])
-    if not data_path.exists():
-        raise DataError(f"{data_path}: the data this model was fitted on is gone")
-    if fingerprint(data_path) != doc["data"]["fingerprint"]:
-        raise DataError(f"{data_path}: changed since the model was fitted (fingerprint differs)")
+    data_path = find_data(Path(model_dir), doc["data"], data_path)
     modality = get_modality(doc["modality"])
     loaded = modality.load(config.data.model_copy(update={"path": data_path}), config.model)
     try:
@@ -391,6 +404,7 @@ def evaluate(
     tracking: TrackingConfig | None = None,
     parent_run_id: str | None = None,
     tracker=None,
+    data_path: str | Path | None = None,
 ) -> EvaluateResult:
     """Evaluate a sample against the fitted model's saved splits; write and log the report."""
     config = config or EvalConfig()
@@ -405,9 +419,11 @@ def evaluate(
     tracker.check_reachable()
     with tracker.start_run(f"{doc['name']}-evaluate", experiment=doc["experiment"], run_type="evaluate", parent_run_id=parent_run_id) as run:
         tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
-        parts = load_splits(model_dir, doc)
+        parts = load_splits(model_dir, doc, data_path)
         synth_payload = modality.read_samples(synthetic, doc)
         result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
+        for warning in doc.get("warnings", []):  # what the fit said about the data, repeated
+            result.warn(warning)
         from synthgen.report import write_report  # matplotlib: loaded only to render
 
         files = write_report(result, report_dir)
@@ -469,16 +485,19 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult | None:
     with contextlib.ExitStack() as parent_run:
         parent_id = _start_pipeline_run(
             parent_run, tracker, f"{fit_config.name}-pipeline", experiment,
-            {"pipeline": config.model_dump(mode="json")}, dist,
+            {"pipeline": config.model_dump(mode="json") | {"fit": public_config(fit_config)}}, dist,
         )
         fitted = fit(fit_config, parent_run_id=parent_id, tracker=tracker)  # leaves the group
         if not fitted.main:
             return None
-        sampled = sample(fitted.run_dir, config.sample, parent_run_id=parent_id, tracker=tracker)
+        sampled = sample(
+            fitted.run_dir, config.sample, parent_run_id=parent_id, tracker=tracker,
+            data_path=fit_config.data.path,
+        )
         report_dir = config.report_dir or Path("reports") / fit_config.name
         evaluated = evaluate(
             fitted.run_dir, sampled.path, report_dir=report_dir, config=config.evaluate,
-            parent_run_id=parent_id, tracker=tracker,
+            parent_run_id=parent_id, tracker=tracker, data_path=fit_config.data.path,
         )
     return PipelineResult(fitted, sampled, evaluated)
 

@@ -22,6 +22,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from synthgen.data.rare import PrivacyRules
 from synthgen.data.schema import KINDS, infer_schema, restore_frame
 from synthgen.errors import DataError
 from synthgen.models.tabular.encoder import TableEncoder
@@ -33,6 +34,9 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# The encoding machinery on every value and column: identifier and rare-value rules are tested
+# in tests/data/test_privacy_schema.py and tests/test_privacy.py.
+EVERY_VALUE = PrivacyRules(exclude_identifiers=False, min_category_count=1)
 CONDITION = "diagnosis"
 WORDS = ["benign", "malignant", "Ünknown", "良性", "zé ro", "", " ", "NaN-ish", "😀", "a,b"]
 LABELS = ["benign", "malignant", "ünknown", "良性"]
@@ -145,7 +149,7 @@ def test_infer_schema_raises_only_data_errors(frame, data):
     )
     drop = data.draw(st.lists(st.sampled_from(names), max_size=2))
     try:
-        schema = infer_schema(frame, CONDITION, kinds=kinds, drop=drop)
+        schema = infer_schema(frame, CONDITION, kinds=kinds, drop=drop, rules=EVERY_VALUE)
     except DataError as e:
         assert "\n" not in str(e)  # one line for the CLI
         return
@@ -161,7 +165,7 @@ def test_every_forced_kind_is_refused_in_one_line_or_round_trips(frame, seed):
     for name in [c for c in frame.columns if c != CONDITION]:
         for kind in KINDS:
             try:
-                schema = infer_schema(frame, CONDITION, kinds={name: kind})
+                schema = infer_schema(frame, CONDITION, kinds={name: kind}, rules=EVERY_VALUE)
             except DataError as e:
                 assert repr(name) in str(e) and "\n" not in str(e), str(e)
                 continue
@@ -173,14 +177,14 @@ def test_every_forced_kind_is_refused_in_one_line_or_round_trips(frame, seed):
 @SETTINGS
 @given(frame=tables())
 def test_restore_frame_is_the_identity_on_the_training_table(frame):
-    schema = infer_schema(frame, CONDITION)
+    schema = infer_schema(frame, CONDITION, rules=EVERY_VALUE)
     assert_same_table(restore_frame(frame, schema), frame, exact=True)
 
 
 @SETTINGS
 @given(frame=tables(), seed=st.integers(0, 2**16))
 def test_encoder_round_trip_keeps_columns_dtypes_categories_and_missing(frame, seed):
-    assert_same_table(round_trip(frame, infer_schema(frame, CONDITION), seed), frame, exact=False)
+    assert_same_table(round_trip(frame, infer_schema(frame, CONDITION, rules=EVERY_VALUE), seed), frame, exact=False)
 
 
 def round_trip(frame: pd.DataFrame, schema, seed: int) -> pd.DataFrame:
@@ -199,7 +203,7 @@ def round_trip(frame: pd.DataFrame, schema, seed: int) -> pd.DataFrame:
 @given(frame=tables(max_columns=3), max_categories=st.integers(2, 4), seed=st.integers(0, 2**16))
 def test_pooled_categories_decode_within_the_category_set(frame, max_categories, seed):
     """Past ``max_categories`` the rarest share a slot: values stay in the set, kept ones exact."""
-    schema = infer_schema(frame, CONDITION)
+    schema = infer_schema(frame, CONDITION, rules=EVERY_VALUE)
     encoder = TableEncoder.fit(
         frame, schema, max_modes=2, gmm_max_rows=1000, max_categories=max_categories, seed=seed
     )

@@ -75,7 +75,7 @@ def runs_by_type(uri: str) -> dict[str, list]:
 
 
 def model_folders(runs: Path) -> list[str]:
-    return sorted(p.name for p in runs.iterdir())
+    return sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))  # not the data index
 
 
 def test_run_pipeline_under_torchrun_tracks_samples_and_evaluates_once(tmp_path, table):

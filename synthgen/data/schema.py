@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, get_args
@@ -30,30 +29,16 @@ import numpy as np
 import pandas as pd
 
 from synthgen.config import ColumnKind
+from synthgen.data import dates
+from synthgen.data.identifiers import identifier_reason
+from synthgen.data.rare import RARE, PrivacyRules, rare_values
+from synthgen.data.text_tokens import missing_tokens
 from synthgen.errors import DataError
 
 KINDS: tuple[str, ...] = get_args(ColumnKind)
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
 DISCRETE_KINDS = ("categorical", "boolean")
 
-# String columns holding dates are recognised by shape first (cheap), then by a format that
-# parses every value; the same format writes them back, so d/m vs m/d ambiguity round-trips.
-_DATE_SHAPE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-)
-_DATE_SAMPLE = 500
 _SECOND = pd.Timedelta(seconds=1)
 _NUMBER_TYPES = ("integer", "floating", "mixed-integer-float", "decimal", "complex", "boolean")
 
@@ -78,6 +63,10 @@ class ColumnSpec:
     tz: str | None = None
     resolution: str | None = None
     text_format: str | None = None
+    # numeric kinds read from text: the words read as missing values (e.g. "n/a-hemolysed").
+    na_tokens: list[str] | None = None
+    # categorical: how many values were too rare to keep (pooled as RARE, or missing if numbers).
+    rare_pooled: int = 0
 
     @property
     def has_missing(self) -> bool:
@@ -90,6 +79,8 @@ class TableSchema:
 
     columns: list[ColumnSpec]
     condition: str
+    # Columns left out because they identify people: name -> why (names only, never values).
+    excluded: dict[str, str] = field(default_factory=dict)
     _by_name: dict[str, ColumnSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -117,13 +108,17 @@ class TableSchema:
         return self[self.condition].categories[self.labels.index(label)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"condition": self.condition, "columns": [asdict(c) for c in self.columns]}
+        return {
+            "condition": self.condition,
+            "columns": [asdict(c) for c in self.columns],
+            "excluded": dict(self.excluded),
+        }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> TableSchema:
         known = {f.name for f in fields(ColumnSpec)}
         columns = [ColumnSpec(**{k: v for k, v in c.items() if k in known}) for c in doc["columns"]]
-        return cls(columns=columns, condition=doc["condition"])
+        return cls(columns=columns, condition=doc["condition"], excluded=dict(doc.get("excluded") or {}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,10 +132,42 @@ def infer_schema(
     *,
     kinds: Mapping[str, str] | None = None,
     drop: Iterable[str] = (),
+    rules: PrivacyRules | None = None,
 ) -> TableSchema:
-    """Infer each column's kind (overridable with ``kinds``), dropping ``drop``; validate."""
+    """Infer each column's kind (overridable with ``kinds``), dropping ``drop``; validate.
+
+    ``rules`` (default: protective) leaves out identifier-like columns that ``kinds`` does not
+    name, and pools categories held by fewer than ``rules.min_category_count`` patients.
+    """
     kinds = dict(kinds or {})
     drop = list(drop)
+    rules = rules or PrivacyRules()
+    _check_arguments(df, condition, kinds, drop)
+    groups = df[rules.patient_column] if rules.patient_column in df.columns else None
+    specs, excluded = [], {}
+    for name in df.columns:
+        if name in drop:
+            continue
+        series = df[name]
+        _check_supported(series)
+        if series.isna().all():
+            raise DataError(f"column {name!r} is empty (all values missing); drop it")
+        if name == condition:
+            specs.append(_condition_spec(series, kinds.get(name)))
+            continue
+        kind = kinds.get(name) or infer_kind(series)
+        reason = identifier_reason(series, kind) if rules.exclude_identifiers and name not in kinds else None
+        if reason:
+            excluded[str(name)] = reason
+            continue
+        spec = column_spec(series, kind)
+        if kind == "categorical":
+            _pool_rare(spec, series, groups, rules.min_category_count)
+        specs.append(spec)
+    return TableSchema(columns=specs, condition=condition, excluded=excluded)
+
+
+def _check_arguments(df: pd.DataFrame, condition: str, kinds: dict, drop: list) -> None:
     for name in [*kinds, *drop]:
         _require_column(df, name, "named in kinds/drop")
     for name, kind in kinds.items():
@@ -151,18 +178,37 @@ def infer_schema(
         raise DataError(f"condition column {condition!r} is also listed in drop")
     if len(df) == 0:
         raise DataError("the table has no rows")
-    specs = []
-    for name in df.columns:
-        if name in drop:
-            continue
-        series = df[name]
-        if series.isna().all():
-            raise DataError(f"column {name!r} is empty (all values missing); drop it")
-        if name == condition:
-            specs.append(_condition_spec(series, kinds.get(name)))
-        else:
-            specs.append(column_spec(series, kinds.get(name) or infer_kind(series)))
-    return TableSchema(columns=specs, condition=condition)
+
+
+_NESTED = (list, tuple, dict, set, np.ndarray, bytes, bytearray, memoryview)
+
+
+def _check_supported(series: pd.Series) -> None:
+    """Lists, structs and binary blobs (Parquet allows them) have no kind: name the column."""
+    if not (pd.api.types.is_object_dtype(series.dtype) or isinstance(series.dtype, pd.ArrowDtype)):
+        return
+    nested = next((v for v in series.dropna() if isinstance(v, _NESTED)), None)
+    if nested is not None:
+        what = "binary" if isinstance(nested, (bytes, bytearray, memoryview)) else f"nested ({type(nested).__name__})"
+        raise DataError(
+            f"column {series.name!r} holds {what} values; synthgen models numbers, text, dates "
+            f"and booleans: flatten it or leave it out with --drop {series.name}"
+        )
+
+
+def _pool_rare(spec: ColumnSpec, series: pd.Series, groups: pd.Series | None, min_count: int) -> None:
+    """Drop values held by too few patients from ``spec``'s categories (see ``data/rare.py``)."""
+    rare = {_json_scalar(v) for v in rare_values(series, groups, min_count)}
+    if not rare:
+        return
+    as_text = all(isinstance(v, str) for v in [*spec.categories, *rare])
+    spec.rare_pooled = len(rare)
+    spec.categories = [v for v in spec.categories if v not in rare] + ([RARE] if as_text else [])
+    if spec.dtype_categories is not None:
+        spec.dtype_categories = [v for v in spec.dtype_categories if v not in rare] + ([RARE] if as_text else [])
+    if not as_text:  # numbers stay numbers: a rare one becomes a missing value
+        pooled = series.map(_json_scalar).isin(rare)
+        spec.missing_rate = float((series.isna() | pooled).mean())
 
 
 def infer_kind(series: pd.Series) -> str:
@@ -183,8 +229,11 @@ def infer_kind(series: pd.Series) -> str:
         return "continuous"
     if pd.api.types.infer_dtype(values, skipna=True) == "boolean":
         return "boolean"
-    if _date_format(values) is not None:
+    if dates.date_format(values) is not None:
         return "datetime"
+    if missing_tokens(series):  # numbers with a few words: the words are missing values
+        x = pd.to_numeric(values.astype("object"), errors="coerce").dropna().to_numpy(np.float64)
+        return "integer" if np.all(x == np.round(x)) else "continuous"
     return "categorical"
 
 
@@ -209,6 +258,8 @@ def column_spec(series: pd.Series, kind: str) -> ColumnSpec:
         return spec
     if kind == "datetime":
         _describe_datetime(series, spec)
+    else:
+        _describe_number_text(series, spec)
     x = numeric_values(series, spec)
     if kind == "integer":
         bad = ~np.isnan(x) & (x != np.round(x))
@@ -217,6 +268,17 @@ def column_spec(series: pd.Series, kind: str) -> ColumnSpec:
             raise DataError(f"column {spec.name!r}: value {value!r} is not an integer")
     spec.min, spec.max = float(np.nanmin(x)), float(np.nanmax(x))
     return spec
+
+
+def _describe_number_text(series: pd.Series, spec: ColumnSpec) -> None:
+    """Numbers given as text with a few words: the words become missing values, the column a
+    numeric one (``Int64`` / ``float64`` on output: the words are not written back)."""
+    tokens = missing_tokens(series)
+    if not tokens:
+        return
+    spec.na_tokens = tokens
+    spec.dtype = "Int64" if spec.kind == "integer" else "float64"
+    spec.missing_rate = float((series.isna() | series.isin(tokens)).mean())
 
 
 def _condition_spec(series: pd.Series, kind: str | None) -> ColumnSpec:
@@ -292,8 +354,11 @@ def numeric_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
     elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         x = series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        parsed = pd.to_numeric(series.astype("object"), errors="coerce")
-        _name_unparsed(series, parsed, spec)
+        text = series.astype("object")
+        if spec.na_tokens:
+            text = text.mask(text.isin(spec.na_tokens))
+        parsed = pd.to_numeric(text, errors="coerce")
+        _name_unparsed(text, parsed, spec)
         x = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(x).any():
         raise DataError(f"column {spec.name!r} has infinite values; replace or drop them")
@@ -308,6 +373,8 @@ def category_codes(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
     lookup[-1] = -1  # factorize's -1 (missing) indexes the last slot
     for i, value in enumerate(uniques):
         j = index.get(_json_scalar(value))
+        if j is None and spec.rare_pooled:  # a rare (or new) value: pooled, never kept
+            j = index.get(RARE, -1)
         if j is None:
             raise DataError(f"column {spec.name!r}: value {value!r} was not seen when fitting")
         lookup[i] = j
@@ -318,9 +385,7 @@ def _datetime_seconds(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         stamps = series
     else:
-        text = series.astype("object")
-        fmt = spec.text_format or "mixed"
-        stamps = pd.to_datetime(text, format=fmt, errors="coerce")
+        stamps = dates.parse_text(series, spec.text_format)
         _name_unparsed(series, stamps, spec)
     epoch = pd.Timestamp(0, tz="UTC") if getattr(stamps.dtype, "tz", None) else pd.Timestamp(0)
     return ((stamps - epoch) / _SECOND).to_numpy(dtype=np.float64, na_value=np.nan)
@@ -347,24 +412,12 @@ def _describe_datetime(series: pd.Series, spec: ColumnSpec) -> None:
             "needs dates such as '2024-01-31'"
         )
     else:
-        spec.text_format = _date_format(series.dropna())
-        stamps = pd.to_datetime(series.astype("object"), format=spec.text_format or "mixed", errors="coerce")
+        fmt = dates.date_format(series.dropna())
+        spec.text_format = None if fmt == dates.MIXED else fmt  # mixed: read as UTC, written as ISO
+        stamps = dates.parse_text(series, spec.text_format)
         _name_unparsed(series, stamps, spec)
         stamps = stamps.dropna()
     spec.resolution = "D" if (stamps == stamps.dt.normalize()).all() else "s"
-
-
-def _date_format(values: pd.Series) -> str | None:
-    """The first format that parses every (sampled) string value, if they look like dates."""
-    if len(values) == 0 or pd.api.types.infer_dtype(values, skipna=True) != "string":
-        return None
-    sample = pd.Series(pd.unique(values))[:_DATE_SAMPLE].astype("object")
-    if not sample.map(lambda v: bool(_DATE_SHAPE.match(v))).all():
-        return None
-    for fmt in _DATE_FORMATS:
-        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
-            return fmt
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,8 +52,9 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
     if b"\x00" in head:
         raise DataError(f"{path}: looks like a binary file, not {'CSV' if sep == ',' else 'TSV'} text")
     try:
-        # skipinitialspace: "a, b" files (UCI style) should not keep the leading blanks.
-        df = pd.read_csv(path, sep=sep, skipinitialspace=True)
+        # Names and values exactly as written: a blank after a comma is part of the value (a
+        # category " Homme " must come back as " Homme ", or the output's columns change).
+        df = pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no columns to read") from None
     except UnicodeDecodeError:
@@ -71,7 +72,7 @@ def _check_header(path: Path, sep: str, df: pd.DataFrame) -> None:
         raise DataError(f"{path}: looks tab-separated, not comma-separated; name it .tsv")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            header = next(csv.reader(f, delimiter=sep, skipinitialspace=True), [])
+            header = next(csv.reader(f, delimiter=sep), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return  # pandas read it; only the duplicate-name check is skipped
     seen = set()

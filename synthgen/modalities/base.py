@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ class Loaded:
     groups: list[str] | None = None  # patient ids: splits keep a patient's items together
     fixed_test: np.ndarray | None = None  # a test split that came with the data (.npz)
     description: dict[str, Any] | None = None  # recorded in model.json (e.g. transform chain)
+    notes: list[str] = field(default_factory=list)  # what reading changed, said once to the user
 
 
 class Modality(abc.ABC):
@@ -44,6 +45,9 @@ class Modality(abc.ABC):
     @abc.abstractmethod
     def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
         """Where samples go without ``--out``: same format as the input."""
+
+    def check_output(self, out: Path, doc: Mapping[str, Any]) -> None:
+        """Refuse an ``--out`` whose form does not fit this modality (before anything runs)."""
 
     @abc.abstractmethod
     def write_samples(self, samples: Any, out: Path, doc: Mapping[str, Any], mark_synthetic: bool) -> list[Path]: ...

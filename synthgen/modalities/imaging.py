@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from synthgen.errors import SamplingError
 from synthgen.modalities.base import Loaded, Modality
 from synthgen.runtime import resolve_device
 
@@ -39,6 +40,15 @@ def _configs(doc: Mapping[str, Any]):
     return config.data, config.model
 
 
+# Extensions that name a file: an image model's folder output must not look like one.
+_FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".npz", ".nii", ".nii.gz", ".png", ".json", ".txt", ".xlsx")
+
+
+def _inside(line: str, root) -> str:
+    """A skipped file named relative to the data folder: model.json holds no input path."""
+    prefix = str(Path(root)).rstrip("/") + "/"
+    return line.replace(prefix, "")
+
 class ImageModality(Modality):
     name = "image"
 
@@ -53,7 +63,8 @@ class ImageModality(Modality):
             labels=list(ds.labels),
             groups=list(ds.patient_ids),
             fixed_test=fixed_test,
-            description={"format": ds.source_format, "transforms": ds.transforms, "skipped": ds.skipped[:50]},
+            description={"format": ds.source_format, "transforms": ds.transforms,
+                         "skipped": [_inside(line, data.path) for line in ds.skipped[:50]]},
         )
 
     def subset(self, payload, index: np.ndarray):
@@ -79,6 +90,17 @@ class ImageModality(Modality):
     def default_output(self, model_dir: Path, doc) -> Path:
         fmt = doc["metadata"]["reference"]["source_format"]
         return Path(model_dir) / "samples" / ("synthetic.npz" if fmt == "npz" else "synthetic")
+
+    def check_output(self, out: Path, doc) -> None:
+        npz = doc["metadata"]["reference"]["source_format"] == "npz"
+        suffix = "".join(Path(out).suffixes[-2:]).lower() if Path(out).name.lower().endswith(".nii.gz") else Path(out).suffix.lower()
+        if npz and suffix != ".npz":
+            raise SamplingError(f"--out {out}: this model was fitted on an .npz and writes one; name a .npz file")
+        if not npz and suffix in _FILE_SUFFIXES:
+            raise SamplingError(
+                f"--out {out}: this model writes a folder of images with a labels.csv manifest, "
+                f"not a {suffix} file; name a folder"
+            )
 
     def write_samples(self, samples, out: Path, doc, mark_synthetic: bool) -> list[Path]:
         from synthgen.data.imaging import write_images

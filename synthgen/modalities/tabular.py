@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.data.notes import schema_notes
+from synthgen.data.rare import PrivacyRules
+from synthgen.data.schema import category_codes, restore_codes
 from synthgen.data.tabular import (
     DISCRETE_KINDS,
     TableSchema,
@@ -18,6 +21,8 @@ from synthgen.data.tabular import (
     read_table,
     write_table,
 )
+from synthgen.data.sources import TABLE_SUFFIXES
+from synthgen.errors import SamplingError
 from synthgen.modalities.base import Loaded, Modality
 
 SYNTHETIC_FLAG = "synthetic"
@@ -31,9 +36,16 @@ class TabularModality(Modality):
     def load(self, data, model) -> Loaded:
         df = read_table(data.path)
         drop = self._drop(data, df)
-        infer_schema(df, data.condition, kinds=data.kinds, drop=drop)  # validates, names culprits
+        # Validates and names culprits; identifier columns leave the table here, so no split,
+        # sample, report or model ever holds them.
+        schema = infer_schema(df, data.condition, kinds=data.kinds, drop=drop, rules=privacy_rules(data))
+        df = df.drop(columns=list(schema.excluded))
         groups = df[data.patient_column].astype(str).tolist() if data.patient_column in df else None
-        return Loaded(payload=df, labels=df[data.condition].map(str).tolist(), groups=groups)
+        return Loaded(
+            payload=df, labels=df[data.condition].map(str).tolist(), groups=groups,
+            notes=schema_notes(schema, data.min_category_count),
+            description={"excluded_columns": dict(schema.excluded)} if schema.excluded else None,
+        )
 
     @staticmethod
     def _drop(data, df: pd.DataFrame) -> list[str]:
@@ -51,15 +63,27 @@ class TabularModality(Modality):
         return TabularSynthesizer(model=model, train=train)
 
     def fit(self, synth, train_payload, condition, data, callback, *, checkpoint_dir=None, resume=False):
+        # The schema of the train split decides which categories are rare: only its patients
+        # are in the model.
+        schema = infer_schema(
+            train_payload, condition, kinds=data.kinds, drop=self._drop(data, train_payload),
+            rules=privacy_rules(data),
+        )
         return synth.fit(
-            train_payload, condition, callback=callback, kinds=data.kinds,
-            drop=self._drop(data, train_payload), checkpoint_dir=checkpoint_dir, resume=resume,
+            train_payload, condition, callback=callback, schema=schema,
+            checkpoint_dir=checkpoint_dir, resume=resume,
         )
 
     # -- samples -----------------------------------------------------------------------------
     def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
-        suffix = Path(doc["data"]["path"]).suffix or ".csv"
+        suffix = Path(doc["data"].get("file", "")).suffix or ".csv"
         return Path(model_dir) / "samples" / f"synthetic{suffix}"
+
+    def check_output(self, out: Path, doc) -> None:
+        if Path(out).suffix.lower() not in TABLE_SUFFIXES:
+            raise SamplingError(
+                f"--out {out}: this model generates table rows; name a {', '.join(TABLE_SUFFIXES)} file"
+            )
 
     def write_samples(self, samples: pd.DataFrame, out: Path, doc, mark_synthetic: bool) -> list[Path]:
         frame = samples.assign(**{SYNTHETIC_FLAG: True}) if mark_synthetic else samples
@@ -80,7 +104,8 @@ class TabularModality(Modality):
 
         schema = _schema(doc)
         cols = schema.names
-        return privacy_filter(train[cols], holdout[cols], samples[cols], categorical=_categorical(schema))
+        train, holdout = (_pool_rare(frame[cols], schema) for frame in (train, holdout))
+        return privacy_filter(train, holdout, samples[cols], categorical=_categorical(schema))
 
     def previews(self, samples: pd.DataFrame, doc) -> dict[str, bytes]:
         condition = doc["condition"]
@@ -120,10 +145,28 @@ def _for_evaluation(frame: pd.DataFrame, schema: TableSchema, strict: bool = Tru
     or extra ones itself.
     """
     cols = schema.names if strict else list(frame.columns)
-    out = frame[cols].copy()
+    out = _pool_rare(frame[cols], schema)
     for spec in schema.columns:
         if spec.kind == "datetime" and spec.name in out:
             out[spec.name] = numeric_values(out[spec.name], spec)
+    return out
+
+
+def privacy_rules(data) -> PrivacyRules:
+    return PrivacyRules(
+        exclude_identifiers=data.exclude_identifiers,
+        min_category_count=data.min_category_count,
+        patient_column=data.patient_column,
+    )
+
+
+def _pool_rare(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """A copy with rare categories pooled as the model pooled them: the report shows real rows
+    and must not show a value held by too few patients."""
+    out = frame.copy()
+    for spec in schema.columns:
+        if spec.rare_pooled and spec.name in out:
+            out[spec.name] = restore_codes(category_codes(out[spec.name], spec), spec).to_numpy()
     return out
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from synthgen.errors import ModelFileError
+from synthgen.models.document_digests import DIGESTS, edited_key, key_digests
 from synthgen.models.registry import synthesizer_class
 from synthgen.models.tensor_files import save_tensors
 
@@ -77,6 +78,7 @@ def write_model(folder: Path, synth: Savable, extra: Mapping[str, Any] | None = 
         **dict(extra or {}),
         "metadata": synth.metadata(),
     }
+    doc[DIGESTS] = key_digests(doc)
     (folder / DOCUMENT).write_text(json.dumps(doc, indent=2, default=str))
     return folder
 
@@ -101,6 +103,12 @@ def read_document(folder: Path) -> dict[str, Any]:
             f"{path}: model format version {version} is not supported by this synthgen "
             f"(it reads version {FORMAT_VERSION}); refit or use a matching synthgen"
         )
+    edited = edited_key(doc)
+    if edited is not None:
+        raise ModelFileError(
+            f"{path}: key {edited!r} was changed, added or removed after the model was written: "
+            "the model folder was modified; restore it or refit"
+        )
     return doc
 
 
@@ -124,5 +132,6 @@ def load_model(folder: Path) -> tuple[Any, dict[str, Any]]:
     try:
         synth = cls.from_state(doc["metadata"], tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ModelFileError(f"{folder / DOCUMENT}: model state does not fit its weights ({e})") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{folder / DOCUMENT}: model state does not fit its weights ({first})") from None
     return synth, doc

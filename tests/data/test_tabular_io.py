@@ -55,10 +55,14 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
-def test_leading_blanks_after_delimiters_are_dropped(tmp_path):
+def test_names_and_values_are_read_byte_for_byte(tmp_path):
     path = tmp_path / "adult_like.csv"
-    path.write_text("age, sex\n39, Male\n50, Female\n")
-    assert read_table(path)["sex"].tolist() == ["Male", "Female"]
+    path.write_text("age, sex ,note\n39, Homme , \n50,Femme\u00a0,x\n", encoding="utf-8")
+    df = read_table(path)
+    assert df.columns.tolist() == ["age", " sex ", "note"]
+    assert df[" sex "].tolist() == [" Homme ", "Femme\u00a0"]
+    assert df["note"].tolist() == [" ", "x"]  # a blank-only value is a value, not ""
+    assert df["age"].tolist() == [39, 50]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from synthgen.data.tabular import (
     numeric_values,
     restore_frame,
 )
+from synthgen.data.rare import PrivacyRules
 from synthgen.errors import DataError
 
 
@@ -84,7 +85,10 @@ def test_missing_rates_are_recorded(table):
 
 
 def test_overrides_and_drop(table):
-    schema = infer_schema(table, "diagnosis", kinds={"age": "categorical", "flag01": "integer"}, drop=["size"])
+    every_value = PrivacyRules(min_category_count=1)  # rare-value pooling is tested on its own
+    schema = infer_schema(
+        table, "diagnosis", kinds={"age": "categorical", "flag01": "integer"}, drop=["size"], rules=every_value
+    )
     assert "size" not in schema.names
     assert schema["age"].kind == "categorical"
     assert schema["age"].categories == sorted(int(v) for v in table["age"].unique())

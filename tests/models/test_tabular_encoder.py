@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from synthgen.data.rare import PrivacyRules
 from synthgen.data.tabular import category_codes, infer_schema, restore_frame
 from synthgen.models.tabular.encoder import OTHER, TableEncoder
 from synthgen.models.tabular.gmm import fit_mixture
@@ -64,7 +65,7 @@ def mixed_frame(n: int = 300) -> pd.DataFrame:
 
 
 def _fit(df, **kw):
-    schema = infer_schema(df, "label")
+    schema = infer_schema(df, "label", rules=PrivacyRules(exclude_identifiers=False, min_category_count=1))
     options = {"max_modes": 5, "gmm_max_rows": 200, "max_categories": 1000, **kw}
     return schema, TableEncoder.fit(df, schema, seed=0, **options)
 

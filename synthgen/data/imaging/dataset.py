@@ -153,6 +153,7 @@ class _Loaded:
     item: ScanItem
     image: Any  # MetaTensor (1, *spatial)
     dtype: str
+    rgb: bool = False  # a colour PNG, averaged to grey
 
 
 def _load_files(items: list[ScanItem], condition: str, opts: _Options) -> ImageDataset:
@@ -167,6 +168,7 @@ def _load_files(items: list[ScanItem], condition: str, opts: _Options) -> ImageD
         loaded.append(one)
     if not loaded:
         raise DataError(f"{items[0].path.parent}: every image is all-zero or constant")
+    _same_channels(loaded)
     ndim = _single_ndim(loaded)
     dims = opts.spatial_dims or ndim
     if dims == 3 and ndim == 2:
@@ -249,8 +251,10 @@ def _load_one(item: ScanItem, fmt: str) -> _Loaded:
         raw = load({T.KEY: str(item.path)})[T.KEY]
     except Exception as e:  # noqa: BLE001 - any reader failure is a bad file, named below
         raise DataError(f"{item.path}: cannot read image ({_root_cause(e)})") from None
-    if fmt == "png" and raw.ndim == 3:  # RGB(A) screenshot of a grayscale image
+    rgb = fmt == "png" and raw.ndim == 3
+    if rgb:  # RGB(A) screenshot of a grayscale image; its channel axis is gone now
         raw = raw[..., :3].mean(dim=-1)
+        raw.meta["original_channel_dim"] = "no_channel"
     while fmt == "nifti" and raw.ndim > 3 and raw.shape[-1] == 1:
         raw = raw[..., 0]
     if raw.ndim not in (2, 3):
@@ -261,7 +265,7 @@ def _load_one(item: ScanItem, fmt: str) -> _Loaded:
     ndim = raw.ndim
     rest = T.compose(T.load_steps(ndim)[1:])
     image = rest({T.KEY: raw})[T.KEY]
-    return _Loaded(item, image, _file_dtype(item.path, fmt))
+    return _Loaded(item, image, _file_dtype(item.path, fmt), rgb)
 
 
 def _check_gzip(path: Path) -> None:
@@ -298,6 +302,17 @@ def _file_dtype(path: Path, fmt: str) -> str:
 
 def _is_blank(image: torch.Tensor) -> bool:
     return bool(image.max() == image.min())
+
+
+def _same_channels(loaded: list[_Loaded]) -> None:
+    """Colour among greyscale is a mistake (a screenshot in a scan folder): name the odd file."""
+    colour = [one for one in loaded if one.rgb]
+    if colour and len(colour) < len(loaded):
+        odd, among = (colour[0], "grayscale") if len(colour) <= len(loaded) / 2 else (
+            next(one for one in loaded if not one.rgb), "RGB")
+        what = "RGB" if odd.rgb else "grayscale"
+        raise DataError(f"{odd.item.path}: {what} image among {among} ones; save every image "
+                        "with the same channels (grayscale scans)")
 
 
 def _single_ndim(loaded: list[_Loaded]) -> int:
