@@ -99,20 +99,33 @@ def _classifier(is_cat: np.ndarray, seed: int) -> HistGradientBoostingClassifier
 
 def _matrices(frames: list[pd.DataFrame], categorical: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
     """One float matrix per frame; categoricals as codes shared by all frames (capped at 250
-    levels, gradient boosting's limit), datetimes as seconds, missing as NaN."""
+    levels, gradient boosting's limit), dates (typed or text) as seconds, missing as NaN.
+    Columns with no value at all are left out (the detector cannot split on them)."""
     both = pd.concat(frames, ignore_index=True)
-    cols = []
+    cols, is_cat = [], []
     for c in both.columns:
-        s = both[c]
-        if c in categorical:
-            text = s.astype(str)
-            top = text.value_counts().index[:249]
-            cols.append(pd.factorize(text.where(text.isin(top), "<other>"))[0].astype(float))
-        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-            cols.append(pd.to_numeric(s.dt.tz_localize(None) if s.dt.tz else s, errors="coerce")
-                        .astype(float).where(s.notna()).to_numpy(float) / 1e9)
-        else:
-            cols.append(pd.to_numeric(s, errors="coerce").to_numpy(float))
+        values = _codes(both[c]) if c in categorical else _numbers(both[c])
+        if not np.isnan(values).all():
+            cols.append(values)
+            is_cat.append(c in categorical)
     x = np.column_stack(cols) if cols else np.zeros((len(both), 0))
     ends = np.cumsum([0] + [len(f) for f in frames])
-    return [x[a:b] for a, b in zip(ends[:-1], ends[1:])], np.array([c in categorical for c in both.columns])
+    return [x[a:b] for a, b in zip(ends[:-1], ends[1:])], np.array(is_cat, dtype=bool)
+
+
+def _codes(s: pd.Series) -> np.ndarray:
+    text = s.astype(str)
+    top = text.value_counts().index[:249]
+    return pd.factorize(text.where(text.isin(top), "<other>"))[0].astype(float)
+
+
+def _numbers(s: pd.Series) -> np.ndarray:
+    if not (pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+            or s.dtype == object):
+        return pd.to_numeric(s, errors="coerce").to_numpy(float)
+    numbers = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_datetime64_any_dtype(s.dtype) else None
+    if numbers is not None and numbers.notna().any():
+        return numbers.to_numpy(float)
+    stamps = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return seconds.to_numpy(float)
