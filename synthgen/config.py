@@ -87,6 +87,9 @@ class TabularModelConfig(_Strict):
     info_loss: float = Field(
         0.0, ge=0.0, description="weight of the information loss: critic features' mean and std, "
         "real vs fake (CTAB-GAN); 0 disables")
+    correlation_loss: float = Field(
+        0.0, ge=0.0, description="weight of the correlation- and mean-aware loss: encoded rows' "
+        "correlation matrix and means, real vs fake (Vu et al. 2024); 0 disables")
 
 
 class ImageModelConfig(_Strict):

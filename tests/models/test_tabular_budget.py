@@ -102,3 +102,14 @@ def test_training_stops_when_scores_stall():
     assert h["step"][-1] < 2000  # stopped early ...
     best = int(np.argmax(h["val_score"]))
     assert len(h["val_score"]) - 1 - best == 2  # ... exactly `patience` scores after the best
+
+
+@pytest.mark.parametrize("option", [{"ema_decay": 0.0}, {"aux_classifier": 0.0}, {"info_loss": 1.0},
+                                    {"correlation_loss": 1.0}])
+def test_every_lever_can_be_switched_and_still_scores(option):
+    """Each quality lever is an option; on or off, the fit trains, scores and keeps a snapshot."""
+    model = SMALL.model_copy(update=option)
+    train = TrainConfig(max_steps=50, validate_every=25, batch_size=100, device="cpu", progress=False)
+    synth = TabularSynthesizer(model, train).fit(clinic(400), "diagnosis")
+    assert len(synth.history_["val_score"]) == 2 and np.isfinite(synth.history_["loss_g"]).all()
+    assert len(synth.generate({"sick": 5, "healthy": 5}, seed=0)) == 10

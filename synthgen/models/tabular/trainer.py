@@ -280,7 +280,10 @@ def _score(parts: GanParts, scorer, progress: Progress, dist: DistInfo) -> dict[
     if scorer is None:
         return {}
     snapshot = parts.sampling_generator()
+    training = snapshot.training  # the live generator (EMA off) samples in eval mode too
+    snapshot.eval()
     scores = scorer(snapshot) if dist.is_main else {}
+    snapshot.train(training)
     names = ("val_score", "val_detection_auc", "val_tstr")
     local = torch.tensor([scores.get(n, 0.0) for n in names], dtype=torch.float64)
     scores = dict(zip(names, distributed.all_reduce_sum(local, dist).tolist()))
@@ -397,6 +400,8 @@ class _Step:
                 losses["aux_fake"] = m.aux_classifier * aux
             if m.info_loss > 0:
                 losses["info_loss"] = m.info_loss * self._information_loss(fake_in, rows, cond)
+        if m.correlation_loss > 0:
+            losses["corr_loss"] = m.correlation_loss * self._correlation_loss(fake, rows)
         for net in frozen:
             net.requires_grad_(True)
         losses["cond_loss"] = self._condition_loss(raw, cond)
@@ -404,6 +409,14 @@ class _Step:
         sum(losses.values()).backward()
         p.opt_g.step()
         return losses
+
+    def _correlation_loss(self, fake: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Vu et al. (2024): the batch's correlation matrix and means, real vs fake, in the encoded
+        space (real rows satisfy the same conditions), so pair trends are learned directly."""
+        real = self.real.dense(self.layout, rows)
+        fake = fake.float()
+        corr_real, corr_fake = _correlation(real), _correlation(fake)
+        return (corr_real - corr_fake).norm() / fake.shape[1] + (real.mean(0) - fake.mean(0)).norm()
 
     def _information_loss(self, fake_in: torch.Tensor, rows: torch.Tensor, cond: Conditions) -> torch.Tensor:
         """CTAB-GAN's information loss: the critic's last-layer features, real vs fake, should
@@ -424,3 +437,10 @@ class _Step:
         logp = self.layout.block_log_softmax(raw)
         picked = logp.gather(1, target[:, None]).squeeze(1)
         return -(picked * asked).sum() / raw.shape[0]
+
+
+def _correlation(x: torch.Tensor) -> torch.Tensor:
+    centred = x - x.mean(0)
+    scale = centred.pow(2).mean(0).clamp_min(1e-6).rsqrt()
+    z = centred * scale
+    return z.T @ z / x.shape[0]
