@@ -75,6 +75,7 @@ class TabularModelConfig(_Strict):
     )
     gp_weight: float = Field(10.0, ge=0.0)
     discriminator_steps: int = Field(1, ge=1)
+    critic_dropout: float = Field(0.5, ge=0.0, lt=1.0, description="dropout in the critic (CTGAN: 0.5)")
     generator_lr: float = Field(2e-4, gt=0)
     discriminator_lr: float = Field(2e-4, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
@@ -125,7 +126,9 @@ class TrainConfig(_Strict):
         "(tables: max_steps optimizer steps)")
     max_steps: int | None = Field(None, ge=1, description="optimizer steps at most (tables: default 3000)")
     max_minutes: float | None = Field(None, gt=0, description="wall-clock budget for training")
-    batch_size: int = Field(500, ge=2, description="at most; tables cap it at a quarter of the rows")
+    batch_size: int | None = Field(
+        None, ge=2, description="rows per step; None: the backend's (tables: a quarter of the rows, "
+        "at most 500)")
     seed: int = 0
     device: Device = "auto"
     precision: Precision = Field(
@@ -209,7 +212,7 @@ def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig
 
 # Training length and batch depend on the backend; sized for a 2-core CPU (see configs/*.yaml).
 TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
-    "tabular": {"max_steps": 3000, "batch_size": 500},
+    "tabular": {"max_steps": 3000},  # batch: sized from the table (trainer.plan_budget)
     "image2d": {"epochs": 50, "batch_size": 64},
     "image3d": {"epochs": 200, "batch_size": 16},
 }

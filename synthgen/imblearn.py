@@ -25,7 +25,7 @@ _LABEL = "__synthgen_label__"
 class GANOversampler(BaseEstimator):
     _estimator_type = "sampler"
 
-    def __init__(self, *, epochs: int | None = None, max_steps: int | None = None, batch_size: int = 500,
+    def __init__(self, *, epochs: int | None = None, max_steps: int | None = None, batch_size: int | None = None,
                  random_state: int = 0, device: str = "auto", progress: bool = False,
                  model_options: dict | None = None, synthetic_share: float | dict | None = None):
         self.epochs = epochs

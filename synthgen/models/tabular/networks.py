@@ -37,12 +37,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Scores packs of ``pac`` rows (PacGAN), which makes mode collapse visible to the critic."""
 
-    def __init__(self, in_dim: int, hidden: list[int], pac: int):
+    def __init__(self, in_dim: int, hidden: list[int], pac: int, dropout: float = 0.5):
         super().__init__()
         self.pac = pac
         layers, width = [], in_dim * pac
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)] + ([nn.Dropout(dropout)] if dropout else [])
             width = h
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)

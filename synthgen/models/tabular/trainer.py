@@ -35,6 +35,7 @@ from synthgen.runtime import autocast_dtype, progress_disabled
 ADAM_BETAS = (0.5, 0.9)  # CTGAN's
 _ADAM_KW = {"fused": True}  # one kernel per step instead of one per parameter (CPU and CUDA)
 SINGLE_PROCESS = DistInfo()
+DEFAULT_BATCH = 500  # CTGAN's; smaller tables get a quarter of their rows per step
 ROUNDS = 30  # rounds a budget is cut into: scores, logged losses and checkpoints come per round
 
 
@@ -115,7 +116,8 @@ def build_gan(
     layout: SpanLayout, coder: ConditionCoder, model: TabularModelConfig, device: torch.device
 ) -> GanParts:
     generator = make_generator(layout, coder, model).to(device)
-    critic = Discriminator(layout.dim + coder.dim, list(model.discriminator_dims), model.pac).to(device)
+    critic = Discriminator(layout.dim + coder.dim, list(model.discriminator_dims), model.pac,
+                           model.critic_dropout).to(device)
     ema = None
     if model.ema_decay > 0:
         ema = copy.deepcopy(generator).eval().requires_grad_(False)
@@ -154,10 +156,10 @@ class Budget:
     """How long a fit trains, resolved from the config and the table (DESIGN.md §8).
 
     Training is sized in optimizer steps: ``max_steps`` (default 3000), or ``epochs`` passes
-    over the rows when the user asks for them, or until ``max_minutes`` run out. Each process
-    draws ``batch`` rows per step: at most ``train.batch_size`` and at most a quarter of the
-    table (a 343-row table gets ~80-row steps: as good as 340-row ones there, at a third of
-    the cost), in whole PacGAN packs. Steps are grouped in rounds of ``round_steps``; after each round the
+    over the rows when the user asks for them, or until ``max_minutes`` run out. The batch is
+    ``train.batch_size`` (at most the table's rows) or by default a quarter of the rows, at most
+    500 (a 343-row table gets ~80-row steps: as good as 340-row ones there, at a third of the
+    cost); each process draws its share, in whole PacGAN packs. Steps are grouped in rounds of ``round_steps``; after each round the
     generator is scored, losses are logged and checkpoints fall due.
     """
 
@@ -179,7 +181,8 @@ class Budget:
 
 
 def plan_budget(n_rows: int, model: TabularModelConfig, train: TrainConfig, world_size: int = 1) -> Budget:
-    per_process = min(train.batch_size, max(model.pac, n_rows // 4)) // world_size
+    wanted = train.batch_size or min(DEFAULT_BATCH, n_rows // 4)
+    per_process = min(wanted, n_rows) // world_size
     batch = max(model.pac, per_process // model.pac * model.pac)
     steps_per_epoch = max(1, n_rows // (batch * world_size))
     if train.epochs is not None:  # rounds of whole epochs, about 30 of them
