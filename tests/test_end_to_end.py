@@ -95,4 +95,9 @@ def test_fit_sample_evaluate_through_the_cli(mixed_table):
     assert types.count("fit") == 1 and types.count("sample") == 4 and types.count("evaluate") == 1, types
     fit_run = next(r for r in runs if r.data.tags.get("synthgen.run_type") == "fit")
     assert fit_run.data.params["train.epochs"] == "30"
-    assert len(client.get_metric_history(fit_run.info.run_id, "loss_d")) == 30
+    # One point per round (an epoch here): as many as model.json's history holds; early stopping
+    # on the validation score may end the fit before epoch 30.
+    history = doc["history"]
+    assert 1 <= len(history["loss_d"]) <= 30 and history["step"] == sorted(history["step"])
+    assert len(client.get_metric_history(fit_run.info.run_id, "loss_d")) == len(history["loss_d"])
+    assert len(client.get_metric_history(fit_run.info.run_id, "val_score")) == len(history["val_score"])
