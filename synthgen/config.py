@@ -65,7 +65,7 @@ class TabularModelConfig(_Strict):
     embedding_dim: int = Field(128, ge=1)
     generator_dims: list[int] = Field(default_factory=lambda: [256, 256])
     discriminator_dims: list[int] = Field(default_factory=lambda: [256, 256])
-    pac: int = Field(10, ge=1)
+    pac: int = Field(1, ge=1, description="rows the critic scores together (PacGAN; CTGAN: 10)")
     max_modes: int = Field(10, ge=1, description="Gaussian-mixture modes per continuous column")
     gmm_max_rows: int = Field(
         20_000, ge=100, description="rows sampled to fit each column's mixture (speed)"
@@ -75,7 +75,7 @@ class TabularModelConfig(_Strict):
     )
     gp_weight: float = Field(10.0, ge=0.0)
     discriminator_steps: int = Field(1, ge=1)
-    critic_dropout: float = Field(0.5, ge=0.0, lt=1.0, description="dropout in the critic (CTGAN: 0.5)")
+    critic_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout in the critic (CTGAN: 0.5)")
     generator_lr: float = Field(2e-4, gt=0)
     discriminator_lr: float = Field(2e-4, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
