@@ -41,6 +41,7 @@ def _configs(doc: Mapping[str, Any]):
 
 class ImageModality(Modality):
     name = "image"
+    balanced_tstr = True
 
     # -- data --------------------------------------------------------------------------------
     def load(self, data, model) -> Loaded:
@@ -121,8 +122,10 @@ class ImageModality(Modality):
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, splits, synthetic, doc, config, progress):
         from synthgen.evaluation.images import evaluate_images
+        from synthgen.models.imaging.synthesizer import left_right_axis
 
         train, holdout, test = splits["train"], splits["holdout"], splits["test"]
+        balanced = splits.get("balanced")
         result = evaluate_images(
             np.asarray(train.images), list(train.labels),
             np.asarray(test.images), list(test.labels),
@@ -134,6 +137,9 @@ class ImageModality(Modality):
             encoder_epochs=config.image_encoder_epochs,
             max_images=config.image_max_images,
             copy_quantile=config.copy_quantile,
+            tstr_x=None if balanced is None else np.asarray(balanced.images),
+            tstr_y=None if balanced is None else list(balanced.labels),
+            flip_axis=left_right_axis(doc["metadata"]["reference"]),  # as the GAN flips
             history=doc.get("history"),
             progress=progress,
             device=str(resolve_device("auto")),  # wherever the model was trained

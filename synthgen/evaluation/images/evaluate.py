@@ -23,9 +23,10 @@ from synthgen.evaluation.images.features import (
     standardise,
 )
 from synthgen.evaluation.images.fidelity import feature_fidelity
-from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
+from synthgen.evaluation.images.inputs import ImageSets, as_images, as_labels, cap_indices, check_sets
 from synthgen.evaluation.images.intensity import intensity_summary
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
+from synthgen.evaluation.images.mix import class_mix_indices
 from synthgen.evaluation.images.memorization import (
     DEFAULT_QUANTILE,
     copy_check,
@@ -51,8 +52,11 @@ def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
     return notes
 
 
-def _groups(y: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
-    return {ALL: np.ones(len(y), bool)} | {c: y == c for c in classes}
+def _groups(y: np.ndarray, classes: Sequence[str], like: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """One mask per class, and ``ALL``: a draw of ``y`` in the class mix of ``like`` (the sample)."""
+    mixed = np.zeros(len(y), bool)
+    mixed[class_mix_indices(y, like, seed)] = True
+    return {ALL: mixed} | {c: y == c for c in classes}
 
 
 def evaluate_images(
@@ -69,6 +73,8 @@ def evaluate_images(
     ssim_pairs: int = 200,
     copy_quantile: float = DEFAULT_QUANTILE,
     arms: Sequence[str] | None = None,
+    tstr_x: Any = None, tstr_y: Any = None,
+    flip_axis: int = -1,
     history: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
     progress: Callable[[str], None] | None = None,
     device: str = "cpu",
@@ -77,7 +83,9 @@ def evaluate_images(
     """Evaluate synthetic images against real ones; arrays ``(N, C, H, W)``/``(N, C, D, H, W)``.
 
     Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
-    downstream classifiers. ``history``: generator training losses, ``{name: [per epoch]}`` or
+    downstream classifiers. ``tstr_x``/``tstr_y``: a balanced draw from the model for the
+    synthetic-only arm (a ``fill`` sample lacks the majority class); ``flip_axis``: the tensor
+    axis of left-right, for classic augmentation. ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves.
     """
     say = progress or (lambda _msg: None)
@@ -116,10 +124,15 @@ def evaluate_images(
 
     # -- downstream gains ------------------------------------------------------------------------
     if seeds > 0:
+        tstr = None
+        if tstr_x is not None:
+            tx = as_images(tstr_x, "balanced draw")
+            tstr = (tx, to_idx(as_labels(tstr_y, len(tx), "balanced draw")))
+            f.options["tstr_images"] = len(tx)
         f.utility = downstream_gains(
             sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
-            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, device=device,
-            progress=say)
+            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, tstr=tstr,
+            flip_axis=flip_axis, device=device, progress=say)
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
     return build_findings(f, *_class_counts(sets))
@@ -142,7 +155,10 @@ def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: st
 
 def _fidelity(f: ImageMeasurements, feats) -> None:
     sets, seed = f.sets, f.options["seed"]
-    gtr, gte, gsy = (_groups(y, sets.classes) for y in (sets.train_y, sets.test_y, sets.synth_y))
+    gtr, gte, gsy = (_groups(y, sets.classes, sets.synth_y, seed)
+                     for y in (sets.train_y, sets.test_y, sets.synth_y))
+    f.options["mix"] = {"train": int(gtr[ALL].sum()), "test": int(gte[ALL].sum()),
+                        "synthetic": int(gsy[ALL].sum())}
     for name, (ftr, fte, fsy) in feats.items():
         f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
                             for g in gtr}
@@ -154,8 +170,11 @@ def _fidelity(f: ImageMeasurements, feats) -> None:
 def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:
     sets = f.sets
     unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
+    unseen_y = sets.test_y if sets.holdout_y is None else np.concatenate([sets.holdout_y, sets.test_y])
+    # The copy threshold comes from unseen real images in the sample's class mix.
+    mixed = class_mix_indices(unseen_y, sets.synth_y, f.options["seed"])
     synth_pix = pixel_vectors(sets.synth_x)
-    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
+    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x[mixed]),
                                synth_pix, copy_quantile))
     # Synthetic images that are test images would make the downstream gains meaningless.
     test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
@@ -164,7 +183,7 @@ def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float
     if sets.holdout_x is not None:
         (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
         fte = np.concatenate([fho, fte])
-    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte), unit_rows(fsy),
+    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte[mixed]), unit_rows(fsy),
                                copy_quantile))
 
 

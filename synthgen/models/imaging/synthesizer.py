@@ -71,7 +71,7 @@ class ImageSynthesizer(Synthesizer):
         # The same seed everywhere: equal initial networks and the same epoch orders ...
         generator = seed_everything(train.seed)
         trainer = GanTrainer(config, train, len(classes), dist=dist,
-                             augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
+                             augment=DiffAugment(flip_axis=left_right_axis(data.reference)))
         if dist.distributed:  # ... then each process its own latents and augmentations
             torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
         checkpoints = None if store is None else TrainingCheckpoints(store, trainer)
@@ -161,8 +161,9 @@ class ImageSynthesizer(Synthesizer):
         return self
 
 
-def _left_right_axis(reference: Mapping[str, Any]) -> int:
-    """Tensor axis of left-right: the last for npz (rows x columns), else the first (RAS "R")."""
+def left_right_axis(reference: Mapping[str, Any]) -> int:
+    """Tensor axis of left-right: the last for npz (rows x columns), else the first (RAS "R";
+    PNG is read column-first). Flipping any other axis turns the anatomy over."""
     if reference.get("source_format") == "npz":
         return 1 + int(reference.get("spatial_dims", 2))
     return 2
