@@ -89,7 +89,9 @@ class ImageModelConfig(_Strict):
 
     kind: Literal["image"] = "image"
     spatial_dims: Literal[2, 3] = 2
-    image_size: int = Field(64, ge=8, description="side length after crop/pad/resize")
+    image_size: int | None = Field(
+        None, ge=6, description="side length after crop/pad/resize; None: the inputs' own side "
+        "when they share one square (cubic) shape up to IMAGE_SIZE_CAP, else IMAGE_SIZE_DEFAULT")
     latent_dim: int = Field(128, ge=1)
     base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
     loss: Literal["hinge", "nsgan"] = "hinge"
@@ -107,6 +109,10 @@ class ImageModelConfig(_Strict):
     pixdim: list[float] | None = Field(None, description="resample spacing in mm (None keeps)")
     intensity_percentiles: tuple[float, float] = (0.5, 99.5)
 
+
+# The image side when inputs differ in shape (resized to it), and the largest side kept as is.
+IMAGE_SIZE_DEFAULT = {2: 64, 3: 32}
+IMAGE_SIZE_CAP = {2: 128, 3: 64}
 
 ModelConfig = Annotated[Union[TabularModelConfig, ImageModelConfig], Field(discriminator="kind")]
 

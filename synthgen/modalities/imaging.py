@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ def _load(path, data, model, condition, *, min_classes: int = 2):
         image_column=data.image_column,
         patient_column=data.patient_column,
         spatial_dims=model.spatial_dims,
-        image_size=model.image_size,
+        image_size=model.image_size or partial(native_size, spatial_dims=model.spatial_dims),
         pixdim=model.pixdim,
         percentiles=tuple(model.intensity_percentiles),
         slice_min_foreground=model.slice_min_foreground,
@@ -32,11 +33,27 @@ def _load(path, data, model, condition, *, min_classes: int = 2):
     )
 
 
+def native_size(shapes: list[tuple[int, ...]], spatial_dims: int) -> int:
+    """Inputs of one square (cubic) shape keep their side, up to the cap, when the GAN can make
+    it without resampling (28 px MedMNIST, 24^3 patches); anything else gets the default side."""
+    from synthgen.config import IMAGE_SIZE_CAP, IMAGE_SIZE_DEFAULT
+    from synthgen.models.imaging.networks import supported_size
+
+    sides = {side for shape in shapes for side in shape}
+    if len(set(shapes)) == 1 and len(sides) == 1:
+        side = sides.pop()
+        if side <= IMAGE_SIZE_CAP[spatial_dims] and supported_size(side):
+            return side
+    return IMAGE_SIZE_DEFAULT[spatial_dims]
+
+
 def _configs(doc: Mapping[str, Any]):
     from synthgen.config import FitConfig
 
     config = FitConfig.model_validate(doc["config"])
-    return config.data, config.model
+    trained = doc.get("metadata", {}).get("model", {}).get("image_size")  # resolved from the data
+    model = config.model if trained is None else config.model.model_copy(update={"image_size": trained})
+    return config.data, model
 
 
 class ImageModality(Modality):

@@ -92,6 +92,8 @@ class ImageSynthesizer(Synthesizer):
     def _resolve_configs(self, data: ImageDataset) -> tuple[ImageModelConfig, TrainConfig]:
         size = int(data.images.shape[-1])
         config = self.model or ImageModelConfig(spatial_dims=data.spatial_dims, image_size=size)
+        if config.image_size is None:  # follows the data, as loaded
+            config = config.model_copy(update={"image_size": size})
         if config.spatial_dims != data.spatial_dims or config.image_size != size:
             raise DataError(
                 f"model is {config.spatial_dims}D at {config.image_size} px but the data was "
