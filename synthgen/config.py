@@ -208,9 +208,26 @@ def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig
 # Training length and batch depend on the backend; sized for a 2-core CPU (see configs/*.yaml).
 TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
     "tabular": {"max_steps": 3000, "batch_size": 500},
-    "image2d": {"epochs": 50, "batch_size": 64},
-    "image3d": {"epochs": 200, "batch_size": 16},
+    # Images: a step budget from the data size, chosen when the data is known (image_budget).
+    "image2d": {"batch_size": 64},
+    "image3d": {"batch_size": 16},
 }
+# Image GANs: about this many passes over the training images, within [min, max] steps (more
+# steps allowed on a GPU), and on a CPU at most cpu_minutes of training.
+IMAGE_BUDGET = {"epochs": 50, "min_steps": 300, "max_steps_cpu": 3000, "max_steps_gpu": 10000,
+                "cpu_minutes": 12.0}
+
+
+def image_budget(train: TrainConfig, n_images: int, on_gpu: bool) -> TrainConfig:
+    """Fill an image fit's budget when the user set none of epochs / max_steps / max_minutes."""
+    if train.epochs is not None or train.max_steps is not None or train.max_minutes is not None:
+        return train
+    b = IMAGE_BUDGET
+    per_epoch = max(1, n_images // max(min(train.batch_size, n_images), 1))
+    cap = b["max_steps_gpu"] if on_gpu else b["max_steps_cpu"]
+    steps = int(min(max(b["epochs"] * per_epoch, b["min_steps"]), cap))
+    return train.model_copy(update={"max_steps": steps,
+                                    "max_minutes": None if on_gpu else b["cpu_minutes"]})
 
 
 def with_backend_defaults(train: TrainConfig, model: TabularModelConfig | ImageModelConfig) -> TrainConfig:

@@ -23,7 +23,7 @@ from synthgen.evaluation.images.features import (
     standardise,
 )
 from synthgen.evaluation.images.fidelity import feature_fidelity
-from synthgen.evaluation.images.inputs import ImageSets, as_images, as_labels, cap_indices, check_sets
+from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
 from synthgen.evaluation.images.intensity import intensity_summary
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.images.mix import class_mix_indices
@@ -42,8 +42,10 @@ TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
 def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
     """Subsample each set to ``max_images``; return notes on what was capped."""
     notes = []
-    for name in ("train", "test", "synth"):
+    for name in ("train", "test", "synth", "balanced"):
         x, y = getattr(sets, f"{name}_x"), getattr(sets, f"{name}_y")
+        if x is None:
+            continue
         keep = cap_indices(len(x), max_images, seed)
         if len(keep) < len(x):
             notes.append(f"{name} set capped at {len(keep)} of {len(x)} images (max_images)")
@@ -91,6 +93,7 @@ def evaluate_images(
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()
     sets = check_sets(train_x, train_y, test_x, test_y, synth_x, synth_y, holdout_x, holdout_y)
+    sets.attach_balanced(tstr_x, tstr_y)
     notes = _cap(sets, max_images, seed)
     f = ImageMeasurements(sets=sets, history=history, options=dict(
         seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
@@ -114,8 +117,9 @@ def evaluate_images(
     _fidelity(f, feats)
     t = lap("fidelity", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
+    pcx, pcy, f.options["stand_in_classes"] = sets.per_class_synthetic()
     f.diversity, f.ssim_plan = class_diversity(
-        sets.train_x, sets.train_y, sets.synth_x, sets.synth_y, classes,
+        sets.train_x, sets.train_y, pcx, pcy, classes,
         test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
     t = lap("diversity", t)
     say("image evaluation: memorization (nearest training image per synthetic image)")
@@ -125,10 +129,9 @@ def evaluate_images(
     # -- downstream gains ------------------------------------------------------------------------
     if seeds > 0:
         tstr = None
-        if tstr_x is not None:
-            tx = as_images(tstr_x, "balanced draw")
-            tstr = (tx, to_idx(as_labels(tstr_y, len(tx), "balanced draw")))
-            f.options["tstr_images"] = len(tx)
+        if sets.balanced_x is not None:
+            tstr = (sets.balanced_x, to_idx(sets.balanced_y))
+            f.options["tstr_images"] = len(sets.balanced_x)
         f.utility = downstream_gains(
             sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
             seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, tstr=tstr,
@@ -148,23 +151,26 @@ def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: st
     f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
     spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,
                                                         feature_dim=feature_dim, device=device)}
-    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x))
+    pcx = sets.per_class_synthetic()[0]
+    extra = pcx[len(sets.synth_x):]  # balanced-draw stand-ins, embedded once more
+    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x), sp(extra))
              for name, sp in spaces.items()}
     return enc, feats
 
 
 def _fidelity(f: ImageMeasurements, feats) -> None:
     sets, seed = f.sets, f.options["seed"]
-    gtr, gte, gsy = (_groups(y, sets.classes, sets.synth_y, seed)
-                     for y in (sets.train_y, sets.test_y, sets.synth_y))
+    pcx, pcy, _ = sets.per_class_synthetic()  # per class: the sample, else the balanced draw
+    gtr, gte = (_groups(y, sets.classes, sets.synth_y, seed) for y in (sets.train_y, sets.test_y))
+    gsy = {ALL: np.arange(len(pcy)) < len(sets.synth_y)} | {c: pcy == c for c in sets.classes}
     f.options["mix"] = {"train": int(gtr[ALL].sum()), "test": int(gte[ALL].sum()),
                         "synthetic": int(gsy[ALL].sum())}
-    for name, (ftr, fte, fsy) in feats.items():
-        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
+    for name, (ftr, fte, fsy, fextra) in feats.items():
+        fpc = np.concatenate([fsy, fextra])
+        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fpc[gsy[g]], seed=seed)
                             for g in gtr}
     for g in gtr:
-        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]],
-                                           sets.synth_x[gsy[g]])
+        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]], pcx[gsy[g]])
 
 
 def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:
@@ -179,7 +185,7 @@ def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float
     # Synthetic images that are test images would make the downstream gains meaningless.
     test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
     f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
-    ftr, fte, fsy = encoder_feats
+    ftr, fte, fsy, _ = encoder_feats
     if sets.holdout_x is not None:
         (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
         fte = np.concatenate([fho, fte])

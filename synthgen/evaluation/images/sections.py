@@ -69,7 +69,17 @@ def _mix_note(f: ImageMeasurements) -> str:
             "drawn in the sample's own class proportions "
             f"({mix.get('train', 0)} train, {mix.get('test', 0)} test images; a fill sample holds "
             "minority classes only), the per-class table with each class's real images; the copy "
-            "threshold uses unseen real images in the same mix.")
+            "threshold uses unseen real images in the same mix." + _stand_in_note(f))
+
+
+def _stand_in_note(f: ImageMeasurements) -> str:
+    lacking = f.options.get("stand_in_classes") or []
+    if not lacking:
+        return ""
+    return (f" The sample holds no {', '.join(map(str, lacking))} images: per-class figures and "
+            f"diversity for {'it' if len(lacking) == 1 else 'them'} come from a balanced draw of "
+            f"{f.options.get('tstr_images', 0)} images from the same model, which also trains "
+            "the synthetic-only (TSTR) classifier.")
 
 
 def _sample_picks(f: ImageMeasurements, per_row: int = 8) -> dict:

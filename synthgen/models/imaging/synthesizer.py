@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from synthgen import distributed
-from synthgen.config import ImageModelConfig, TrainConfig, with_backend_defaults
+from synthgen.config import ImageModelConfig, TrainConfig, image_budget, with_backend_defaults
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
@@ -77,7 +77,8 @@ class ImageSynthesizer(Synthesizer):
         checkpoints = None if store is None else TrainingCheckpoints(store, trainer)
         if saved is not None:
             checkpoints.restore(saved)
-        history = trainer.run(data.images, labels, epochs=train.epochs, callback=callback,
+        history = trainer.run(data.images, labels, epochs=train.epochs, max_steps=train.max_steps,
+                              max_minutes=train.max_minutes, callback=callback,
                               checkpoints=checkpoints, generator=generator)
         self.model_config_, self.train_config_ = config, train
         self.condition_ = condition or data.condition
@@ -101,7 +102,9 @@ class ImageSynthesizer(Synthesizer):
             )
         if len(data) == 0:
             raise DataError("no training images")
-        return config, with_backend_defaults(self.train or TrainConfig(), config)
+        train = with_backend_defaults(self.train or TrainConfig(), config)
+        on_gpu = resolve_device(train.device).type == "cuda"
+        return config, image_budget(train, len(data), on_gpu)
 
     # -- sampling --------------------------------------------------------------------------------
 
