@@ -213,8 +213,9 @@ TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
     "image3d": {"batch_size": 16},
 }
 # Image GANs: about this many passes over the training images, within [min, max] steps (more
-# steps allowed on a GPU), and on a CPU at most cpu_minutes of training.
-IMAGE_BUDGET = {"epochs": 50, "min_steps": 300, "max_steps_cpu": 3000, "max_steps_gpu": 10000,
+# steps allowed on a GPU), and on a CPU at most cpu_minutes of training. On imbalanced
+# PneumoniaMNIST 3000 steps beat 900 (minority precision 0.32 -> 0.63, coverage 0.71 -> 0.89).
+IMAGE_BUDGET = {"epochs": 150, "min_steps": 1000, "max_steps_cpu": 3000, "max_steps_gpu": 10000,
                 "cpu_minutes": 12.0}
 
 

@@ -15,7 +15,7 @@ from tiny_images import tiny_dataset
 
 def test_budget_follows_data_size_and_device():
     cpu = image_budget(TrainConfig(batch_size=64), 1187, on_gpu=False)
-    assert cpu.max_steps == 50 * (1187 // 64) and cpu.max_minutes == IMAGE_BUDGET["cpu_minutes"]
+    assert cpu.max_steps == min(150 * (1187 // 64), 3000) and cpu.max_minutes == IMAGE_BUDGET["cpu_minutes"]
     gpu = image_budget(TrainConfig(batch_size=64), 100_000, on_gpu=True)
     assert gpu.max_steps == IMAGE_BUDGET["max_steps_gpu"] and gpu.max_minutes is None
     assert image_budget(TrainConfig(batch_size=64), 40, on_gpu=False).max_steps == IMAGE_BUDGET["min_steps"]
