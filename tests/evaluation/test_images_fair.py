@@ -49,6 +49,9 @@ def test_fill_sample_is_compared_with_its_own_class():
     assert np.isfinite(m["fidelity/class/a/fd_encoder"])
     assert r.meta["options"]["stand_in_classes"] == ["a"]
     assert m["utility/cnn/balanced_accuracy/synth_only"] > 0.7
+    notes = [b.text for s in r.sections for b in s.blocks if hasattr(b, "text")]
+    assert any("own class proportions" in n and "balanced draw" in n for n in notes)
+    assert not any("no per-class results" in n for n in notes)  # it has them, from the draw
 
 
 def test_tstr_is_left_out_for_a_one_class_set():

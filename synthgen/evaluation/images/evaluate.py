@@ -153,7 +153,8 @@ def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: st
                                                         feature_dim=feature_dim, device=device)}
     pcx = sets.per_class_synthetic()[0]
     extra = pcx[len(sets.synth_x):]  # balanced-draw stand-ins, embedded once more
-    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x), sp(extra))
+    embed = lambda sp, x: sp(x) if len(x) else np.zeros((0, feature_dim))  # noqa: E731
+    feats = {name: standardise(*(embed(sp, x) for x in (sets.train_x, sets.test_x, sets.synth_x, extra)))
              for name, sp in spaces.items()}
     return enc, feats
 
