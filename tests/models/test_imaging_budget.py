@@ -62,3 +62,4 @@ def test_max_steps_ends_inside_an_epoch_and_records_steps():
     # 24 images, batch 8: 3 steps an epoch, so 7 steps are 2 epochs and a third of one.
     assert synth.history_["step"] == [3.0, 6.0, 7.0]
     assert len(synth.history_["loss_d"]) == 3
+
