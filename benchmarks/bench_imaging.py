@@ -1,14 +1,15 @@
 """Imaging GAN speed on this machine: prints the figures quoted in reports.
 
-    .venv/bin/python benchmarks/bench_imaging.py [--fit-epochs 2] [--full-fit]
+    .venv/bin/python benchmarks/bench_imaging.py [--fit-steps 100] [--full-fit]
 
 1. fp32 matmul GFLOP/s (the machine's practical peak);
 2. one training step (D + G) of the 64x64 2D config: FLOPs counted with FlopCounterMode,
    achieved GFLOP/s beside the matmul figure, images/s;
 3. the same for the 32^3 3D config;
 4. time to sample 5,000 64x64 images;
-5. the default pneumonia fit (configs/image2d.yaml on PneumoniaMNIST's train split): timed
-   for --fit-epochs epochs and extrapolated to the config's epochs (or run whole: --full-fit);
+5. the default pneumonia fit (configs/image2d.yaml on PneumoniaMNIST's train split, at its
+   native 28 px, with the default step budget): timed for --fit-steps steps and extrapolated
+   to the budget (or run whole: --full-fit);
 6. peak resident memory.
 Timings are the fastest of a few rounds (others' processes only ever slow a round down), and
 the load average is printed: on a shared, busy machine all figures drop several-fold.
@@ -26,7 +27,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from synthgen.config import FitConfig
+from synthgen.config import FitConfig, image_budget
 from synthgen.data.imaging import load_image_dataset
 from synthgen.distributed import DistInfo
 from synthgen.models.imaging.diffaug import DiffAugment
@@ -38,8 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PNEUMONIA = ROOT.parent / "shared" / "data" / "pneumoniamnist.npz"
 
 
-def config(name: str) -> FitConfig:
-    return FitConfig.model_validate(yaml.safe_load((ROOT / "configs" / name).read_text()))
+def config(name: str, image_size: int | None = None) -> FitConfig:
+    """A backend config; ``image_size`` fixes the side its ``null`` leaves to the data."""
+    cfg = FitConfig.model_validate(yaml.safe_load((ROOT / "configs" / name).read_text()))
+    model = cfg.model.model_copy(update={"image_size": image_size or cfg.model.image_size})
+    return cfg.model_copy(update={"model": model})
 
 
 def fastest(fn, rounds: int = 5, repeats: int = 3) -> float:
@@ -85,26 +89,27 @@ def sampling_seconds(cfg: FitConfig, data, n: int = 5000) -> float:
     return fastest(lambda: synth.generate({"0": n // 2, "1": n - n // 2}), rounds=3, repeats=1)
 
 
-def pneumonia_fit(cfg: FitConfig, data, epochs: int) -> tuple[float, int]:
-    """Seconds for ``epochs`` epochs on the official train split, and the train size."""
+def pneumonia_fit(cfg: FitConfig, data, steps: int | None) -> tuple[float, int, int]:
+    """Seconds for ``steps`` steps (None: the default budget) on the official train split,
+    the steps run and the train size."""
     train_idx = [i for i, s in enumerate(data.source_split) if s == "train"]
     train = data.subset(train_idx)
-    settings = cfg.train.model_copy(update={"epochs": epochs, "progress": False})
+    settings = cfg.train.model_copy(update={"max_steps": steps, "progress": False})
     start = time.perf_counter()
-    ImageSynthesizer(cfg.model, settings).fit(train)
-    return time.perf_counter() - start, len(train)
+    synth = ImageSynthesizer(cfg.model, settings).fit(train)
+    return time.perf_counter() - start, int(synth.history_["step"][-1]), len(train)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fit-epochs", type=int, default=2)
+    parser.add_argument("--fit-steps", type=int, default=100)
     parser.add_argument("--full-fit", action="store_true")
     args = parser.parse_args()
 
     threads = configure_threads()
     seed_everything(0)
     print(f"threads {threads}; load average at start {os.getloadavg()[0]:.2f}")
-    cfg2, cfg3 = config("image2d.yaml"), config("image3d.yaml")
+    cfg2, cfg3 = config("image2d.yaml", 64), config("image3d.yaml", 32)
     for name, cfg in (("2D 64x64", cfg2), ("3D 32^3", cfg3)):
         peak = matmul_gflops()  # measured next to each step, under the same conditions
         print(f"fp32 matmul 2048^2: {peak:.1f} GFLOP/s")
@@ -120,12 +125,14 @@ def main() -> None:
     print(f"sample 5,000 x {cfg2.model.image_size}x{cfg2.model.image_size}: "
           f"{sampling_seconds(cfg2, data):.2f} s")
 
-    epochs = cfg2.train.epochs if args.full_fit else args.fit_epochs
-    seconds, n = pneumonia_fit(cfg2, data, epochs)
-    total = seconds / epochs * cfg2.train.epochs
-    how = "measured" if args.full_fit else f"extrapolated from {epochs} epochs"
-    print(f"pneumonia fit, image2d.yaml ({n} train images, {cfg2.train.epochs} epochs): "
-          f"{seconds / epochs:.1f} s/epoch, {total / 60:.1f} min ({how})")
+    native = config("image2d.yaml", 28)
+    data = load_image_dataset(PNEUMONIA, "diagnosis", image_size=28)
+    budget = image_budget(native.train, sum(s == "train" for s in data.source_split), on_gpu=False)
+    seconds, steps, n = pneumonia_fit(native, data, None if args.full_fit else args.fit_steps)
+    total = seconds / steps * budget.max_steps
+    how = "measured" if args.full_fit else f"extrapolated from {steps} steps"
+    print(f"pneumonia fit at 28 px, default budget ({n} train images, {budget.max_steps} steps): "
+          f"{seconds / steps:.3f} s/step, {total / 60:.1f} min ({how})")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"load average at end {os.getloadavg()[0]:.2f}")
 

@@ -98,7 +98,9 @@ class ImageModelConfig(_Strict):
 
     kind: Literal["image"] = "image"
     spatial_dims: Literal[2, 3] = 2
-    image_size: int = Field(64, ge=8, description="side length after crop/pad/resize")
+    image_size: int | None = Field(
+        None, ge=6, description="side length after crop/pad/resize; None: the inputs' own side "
+        "when they share one square (cubic) shape up to IMAGE_SIZE_CAP, else IMAGE_SIZE_DEFAULT")
     latent_dim: int = Field(128, ge=1)
     base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
     loss: Literal["hinge", "nsgan"] = "hinge"
@@ -116,6 +118,10 @@ class ImageModelConfig(_Strict):
     pixdim: list[float] | None = Field(None, description="resample spacing in mm (None keeps)")
     intensity_percentiles: tuple[float, float] = (0.5, 99.5)
 
+
+# The image side when inputs differ in shape (resized to it), and the largest side kept as is.
+IMAGE_SIZE_DEFAULT = {2: 64, 3: 32}
+IMAGE_SIZE_CAP = {2: 128, 3: 64}
 
 ModelConfig = Annotated[Union[TabularModelConfig, ImageModelConfig], Field(discriminator="kind")]
 
@@ -213,9 +219,27 @@ def default_model_config(modality: str) -> TabularModelConfig | ImageModelConfig
 # Training length and batch depend on the backend; sized for a 2-core CPU (see configs/*.yaml).
 TRAIN_DEFAULTS: dict[str, dict[str, int]] = {
     "tabular": {"max_steps": 3000},  # batch: sized from the table (trainer.plan_budget)
-    "image2d": {"epochs": 50, "batch_size": 64},
-    "image3d": {"epochs": 200, "batch_size": 16},
+    # Images: a step budget from the data size, chosen when the data is known (image_budget).
+    "image2d": {"batch_size": 64},
+    "image3d": {"batch_size": 16},
 }
+# Image GANs: about this many passes over the training images, within [min, max] steps (more
+# steps allowed on a GPU), and on a CPU at most cpu_minutes of training. On imbalanced
+# PneumoniaMNIST 3000 steps beat 900 (minority precision 0.32 -> 0.63, coverage 0.71 -> 0.89).
+IMAGE_BUDGET = {"epochs": 150, "min_steps": 1000, "max_steps_cpu": 3000, "max_steps_gpu": 10000,
+                "cpu_minutes": 12.0}
+
+
+def image_budget(train: TrainConfig, n_images: int, on_gpu: bool) -> TrainConfig:
+    """Fill an image fit's budget when the user set none of epochs / max_steps / max_minutes."""
+    if train.epochs is not None or train.max_steps is not None or train.max_minutes is not None:
+        return train
+    b = IMAGE_BUDGET
+    per_epoch = max(1, n_images // max(min(train.batch_size, n_images), 1))
+    cap = b["max_steps_gpu"] if on_gpu else b["max_steps_cpu"]
+    steps = int(min(max(b["epochs"] * per_epoch, b["min_steps"]), cap))
+    return train.model_copy(update={"max_steps": steps,
+                                    "max_minutes": None if on_gpu else b["cpu_minutes"]})
 
 
 def with_backend_defaults(train: TrainConfig, model: TabularModelConfig | ImageModelConfig) -> TrainConfig:

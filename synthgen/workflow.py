@@ -421,6 +421,8 @@ def evaluate(
         tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
         parts = load_splits(model_dir, doc, data_path)
         synth_payload = modality.read_samples(synthetic, doc)
+        if modality.balanced_tstr and set(modality.labels_of(synth_payload, doc)) < set(doc["class_counts"]):
+            parts["balanced"] = _balanced_draw(model_dir, len(modality.labels_of(parts["train"], doc)))
         result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
         for warning in doc.get("warnings", []):  # what the fit said about the data, repeated
             result.warn(warning)
@@ -432,6 +434,14 @@ def evaluate(
         tracker.log_artifacts(report_dir, "report")
         _say(f"report written to {files.get('html', report_dir)}")
     return EvaluateResult(result, report_dir, files, getattr(run, "run_id", None))
+
+
+def _balanced_draw(model_dir: Path, n: int):
+    """Equal counts per class from the model, seeded: the synthetic-only arm's training set."""
+    synth, _ = load_model(model_dir)
+    counts = resolve_class_counts(synth.class_counts_, n=max(n, 2), balance="equal")
+    _say(f"drawing a balanced sample of {sum(counts.values())} for synthetic-only (TSTR)")
+    return synth.generate(counts, seed=0)
 
 
 def _last_sample_path(model_dir: Path) -> Path:

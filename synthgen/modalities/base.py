@@ -71,6 +71,10 @@ class Modality(abc.ABC):
     def previews(self, samples: Any, doc: Mapping[str, Any]) -> dict[str, bytes]:
         """Small files (name -> bytes) that show what the sample looks like."""
 
+    # True: when a sample lacks a class, evaluate also gets ``splits["balanced"]``, a balanced
+    # draw from the model for the synthetic-only (TSTR) arm.
+    balanced_tstr: bool = False
+
     @abc.abstractmethod
     def evaluate(
         self,

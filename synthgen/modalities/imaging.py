@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def _load(path, data, model, condition, *, min_classes: int = 2):
         image_column=data.image_column,
         patient_column=data.patient_column,
         spatial_dims=model.spatial_dims,
-        image_size=model.image_size,
+        image_size=model.image_size or partial(native_size, spatial_dims=model.spatial_dims),
         pixdim=model.pixdim,
         percentiles=tuple(model.intensity_percentiles),
         slice_min_foreground=model.slice_min_foreground,
@@ -33,11 +34,27 @@ def _load(path, data, model, condition, *, min_classes: int = 2):
     )
 
 
+def native_size(shapes: list[tuple[int, ...]], spatial_dims: int) -> int:
+    """Inputs of one square (cubic) shape keep their side, up to the cap, when the GAN can make
+    it without resampling (28 px MedMNIST, 24^3 patches); anything else gets the default side."""
+    from synthgen.config import IMAGE_SIZE_CAP, IMAGE_SIZE_DEFAULT
+    from synthgen.models.imaging.networks import supported_size
+
+    sides = {side for shape in shapes for side in shape}
+    if len(set(shapes)) == 1 and len(sides) == 1:
+        side = sides.pop()
+        if side <= IMAGE_SIZE_CAP[spatial_dims] and supported_size(side):
+            return side
+    return IMAGE_SIZE_DEFAULT[spatial_dims]
+
+
 def _configs(doc: Mapping[str, Any]):
     from synthgen.config import FitConfig
 
     config = FitConfig.model_validate(doc["config"])
-    return config.data, config.model
+    trained = doc.get("metadata", {}).get("model", {}).get("image_size")  # resolved from the data
+    model = config.model if trained is None else config.model.model_copy(update={"image_size": trained})
+    return config.data, model
 
 
 # Extensions that name a file: an image model's folder output must not look like one.
@@ -51,6 +68,7 @@ def _inside(line: str, root) -> str:
 
 class ImageModality(Modality):
     name = "image"
+    balanced_tstr = True
 
     # -- data --------------------------------------------------------------------------------
     def load(self, data, model) -> Loaded:
@@ -143,8 +161,10 @@ class ImageModality(Modality):
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, splits, synthetic, doc, config, progress):
         from synthgen.evaluation.images import evaluate_images
+        from synthgen.models.imaging.synthesizer import left_right_axis
 
         train, holdout, test = splits["train"], splits["holdout"], splits["test"]
+        balanced = splits.get("balanced")
         result = evaluate_images(
             np.asarray(train.images), list(train.labels),
             np.asarray(test.images), list(test.labels),
@@ -156,6 +176,9 @@ class ImageModality(Modality):
             encoder_epochs=config.image_encoder_epochs,
             max_images=config.image_max_images,
             copy_quantile=config.copy_quantile,
+            tstr_x=None if balanced is None else np.asarray(balanced.images),
+            tstr_y=None if balanced is None else list(balanced.labels),
+            flip_axis=left_right_axis(doc["metadata"]["reference"]),  # as the GAN flips
             history=doc.get("history"),
             progress=progress,
             device=str(resolve_device("auto")),  # wherever the model was trained

@@ -19,6 +19,7 @@ import gzip
 import logging
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def load_image_dataset(
     image_column: str = "image",
     patient_column: str = "patient_id",
     spatial_dims: int | None = None,
-    image_size: int = 64,
+    image_size: int | SizeRule = 64,
     pixdim: list[float] | None = None,
     percentiles: tuple[float, float] = (0.5, 99.5),
     slice_min_foreground: float = 0.05,
@@ -131,10 +132,19 @@ def load_image_dataset(
     return data
 
 
+# Picks the side from the inputs' shapes in model space (a volume's axial slice for 2D from
+# 3D); gets an empty list when resampling (pixdim) makes them unknown beforehand.
+SizeRule = Callable[[list[tuple[int, ...]]], int]
+
+
+def _side(image_size: int | SizeRule, shapes: list[tuple[int, ...]]) -> int:
+    return image_size if isinstance(image_size, int) else int(image_size(shapes))
+
+
 @dataclass(frozen=True)
 class _Options:
     spatial_dims: int | None
-    image_size: int
+    image_size: int | SizeRule
     pixdim: list[float] | None
     percentiles: tuple[float, float]
     slice_min_foreground: float
@@ -178,7 +188,9 @@ def _load_files(items: list[ScanItem], condition: str, opts: _Options) -> ImageD
     load_steps = T.load_steps(ndim)
     intensity_steps = T.intensity_steps(fixed_range=fixed, percentiles=opts.percentiles,
                                         pixdim=opts.pixdim)
-    shape_steps = T.shape_steps(dims, opts.image_size)
+    shapes = [] if opts.pixdim else [tuple(o.image.shape[1:1 + dims]) for o in loaded]
+    size = _side(opts.image_size, shapes)
+    shape_steps = T.shape_steps(dims, size)
     intensity, shape = T.compose(intensity_steps), T.compose(shape_steps)
 
     images, labels, patients, ids = [], [], [], []
@@ -221,7 +233,7 @@ def _load_files(items: list[ScanItem], condition: str, opts: _Options) -> ImageD
             "foreground_level": 0.05}})
     steps += T.describe(shape_steps)
     reference = _reference(
-        fmt=fmt, dims=dims, input_ndim=ndim, image_size=opts.image_size, affine=affine,
+        fmt=fmt, dims=dims, input_ndim=ndim, image_size=size, affine=affine,
         dtype=loaded[0].dtype, ranges=ranges, fixed=fixed is not None,
         input_shape=collections.Counter(input_shapes).most_common(1)[0][0], condition=condition,
     )
@@ -401,7 +413,8 @@ def _load_npz(path: Path, condition: str, opts: _Options) -> ImageDataset:
     fixed = (_fixed_range(dtype) if np.issubdtype(stack.dtype, np.integer)
              else (float(stack.min()), float(stack.max())))
     intensity_steps = T.intensity_steps(fixed_range=fixed, percentiles=opts.percentiles)
-    shape_steps = T.shape_steps(dims, opts.image_size)
+    size = _side(opts.image_size, [tuple(stack.shape[1:])])
+    shape_steps = T.shape_steps(dims, size)
     from monai.data import MetaTensor
 
     # All images at once: the items ride in the channel axis, so each transform runs once.
@@ -412,7 +425,7 @@ def _load_npz(path: Path, condition: str, opts: _Options) -> ImageDataset:
     pick = lambda seq: [seq[i] for i in keep]  # noqa: E731
     kept_labels = pick(labels)
     reference = _reference(
-        fmt="npz", dims=dims, input_ndim=ndim, image_size=opts.image_size, affine=np.eye(4).tolist(),
+        fmt="npz", dims=dims, input_ndim=ndim, image_size=size, affine=np.eye(4).tolist(),
         dtype=dtype, ranges={lab: [fixed] for lab in set(kept_labels)}, fixed=True,
         input_shape=stack.shape[1:], condition=condition,
     )

@@ -47,12 +47,13 @@ class ClassicAugment:
         scale: float = 0.1,
         translate: float = 2.0,  # pixels
         flip_prob: float = 0.5,
+        flip_axis: int = -1,  # left-right: the last axis of a 2D picture, the first of RAS volumes
         intensity_prob: float = 0.5,
         shift: float = 0.1,
         scale_intensity: float = 0.1,
         noise_std: float = 0.03,
     ):
-        self.dims = spatial_dims
+        self.dims, self.flip_axis = spatial_dims, flip_axis
         self.rng = np.random.default_rng(seed)
         self.opts = dict(affine_prob=affine_prob, rotate=rotate, scale=scale, translate=translate,
                          flip_prob=flip_prob, intensity_prob=intensity_prob, shift=shift,
@@ -80,7 +81,7 @@ class ClassicAugment:
         x = torch.as_tensor(np.ascontiguousarray(batch), dtype=torch.float32)
         x = self.resample(x, self._thetas(n, tuple(batch.shape[2:])))
         flip = torch.as_tensor(rng.random(n) < o["flip_prob"])
-        x[flip] = x[flip].flip(-1)
+        x[flip] = x[flip].flip(self.flip_axis)
         view = (n,) + (1,) * (x.ndim - 1)
         on = lambda: (rng.random(n) < o["intensity_prob"]).astype(np.float32)  # noqa: E731
         offset = on() * rng.uniform(-o["shift"], o["shift"], n)

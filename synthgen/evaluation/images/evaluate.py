@@ -26,6 +26,7 @@ from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
 from synthgen.evaluation.images.intensity import intensity_summary
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
+from synthgen.evaluation.images.mix import class_mix_indices
 from synthgen.evaluation.images.memorization import (
     DEFAULT_QUANTILE,
     copy_check,
@@ -41,8 +42,10 @@ TEST_COPY_CORRELATION = 0.999  # pixel correlation that means "the same image"
 def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
     """Subsample each set to ``max_images``; return notes on what was capped."""
     notes = []
-    for name in ("train", "test", "synth"):
+    for name in ("train", "test", "synth", "balanced"):
         x, y = getattr(sets, f"{name}_x"), getattr(sets, f"{name}_y")
+        if x is None:
+            continue
         keep = cap_indices(len(x), max_images, seed)
         if len(keep) < len(x):
             notes.append(f"{name} set capped at {len(keep)} of {len(x)} images (max_images)")
@@ -51,8 +54,11 @@ def _cap(sets: ImageSets, max_images: int | None, seed: int) -> list[str]:
     return notes
 
 
-def _groups(y: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
-    return {ALL: np.ones(len(y), bool)} | {c: y == c for c in classes}
+def _groups(y: np.ndarray, classes: Sequence[str], like: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """One mask per class, and ``ALL``: a draw of ``y`` in the class mix of ``like`` (the sample)."""
+    mixed = np.zeros(len(y), bool)
+    mixed[class_mix_indices(y, like, seed)] = True
+    return {ALL: mixed} | {c: y == c for c in classes}
 
 
 def evaluate_images(
@@ -69,6 +75,8 @@ def evaluate_images(
     ssim_pairs: int = 200,
     copy_quantile: float = DEFAULT_QUANTILE,
     arms: Sequence[str] | None = None,
+    tstr_x: Any = None, tstr_y: Any = None,
+    flip_axis: int = -1,
     history: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
     progress: Callable[[str], None] | None = None,
     device: str = "cpu",
@@ -77,12 +85,15 @@ def evaluate_images(
     """Evaluate synthetic images against real ones; arrays ``(N, C, H, W)``/``(N, C, D, H, W)``.
 
     Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
-    downstream classifiers. ``history``: generator training losses, ``{name: [per epoch]}`` or
+    downstream classifiers. ``tstr_x``/``tstr_y``: a balanced draw from the model for the
+    synthetic-only arm (a ``fill`` sample lacks the majority class); ``flip_axis``: the tensor
+    axis of left-right, for classic augmentation. ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves.
     """
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()
     sets = check_sets(train_x, train_y, test_x, test_y, synth_x, synth_y, holdout_x, holdout_y)
+    sets.attach_balanced(tstr_x, tstr_y)
     notes = _cap(sets, max_images, seed)
     f = ImageMeasurements(sets=sets, history=history, options=dict(
         seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
@@ -106,8 +117,9 @@ def evaluate_images(
     _fidelity(f, feats)
     t = lap("fidelity", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
+    pcx, pcy, f.options["stand_in_classes"] = sets.per_class_synthetic()
     f.diversity, f.ssim_plan = class_diversity(
-        sets.train_x, sets.train_y, sets.synth_x, sets.synth_y, classes,
+        sets.train_x, sets.train_y, pcx, pcy, classes,
         test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
     t = lap("diversity", t)
     say("image evaluation: memorization (nearest training image per synthetic image)")
@@ -116,10 +128,14 @@ def evaluate_images(
 
     # -- downstream gains ------------------------------------------------------------------------
     if seeds > 0:
+        tstr = None
+        if sets.balanced_x is not None:
+            tstr = (sets.balanced_x, to_idx(sets.balanced_y))
+            f.options["tstr_images"] = len(sets.balanced_x)
         f.utility = downstream_gains(
             sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
-            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, device=device,
-            progress=say)
+            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, tstr=tstr,
+            flip_axis=flip_axis, device=device, progress=say)
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
     return build_findings(f, *_class_counts(sets))
@@ -135,36 +151,46 @@ def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: st
     f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
     spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,
                                                         feature_dim=feature_dim, device=device)}
-    feats = {name: standardise(sp(sets.train_x), sp(sets.test_x), sp(sets.synth_x))
+    pcx = sets.per_class_synthetic()[0]
+    extra = pcx[len(sets.synth_x):]  # balanced-draw stand-ins, embedded once more
+    embed = lambda sp, x: sp(x) if len(x) else np.zeros((0, feature_dim))  # noqa: E731
+    feats = {name: standardise(*(embed(sp, x) for x in (sets.train_x, sets.test_x, sets.synth_x, extra)))
              for name, sp in spaces.items()}
     return enc, feats
 
 
 def _fidelity(f: ImageMeasurements, feats) -> None:
     sets, seed = f.sets, f.options["seed"]
-    gtr, gte, gsy = (_groups(y, sets.classes) for y in (sets.train_y, sets.test_y, sets.synth_y))
-    for name, (ftr, fte, fsy) in feats.items():
-        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fsy[gsy[g]], seed=seed)
+    pcx, pcy, _ = sets.per_class_synthetic()  # per class: the sample, else the balanced draw
+    gtr, gte = (_groups(y, sets.classes, sets.synth_y, seed) for y in (sets.train_y, sets.test_y))
+    gsy = {ALL: np.arange(len(pcy)) < len(sets.synth_y)} | {c: pcy == c for c in sets.classes}
+    f.options["mix"] = {"train": int(gtr[ALL].sum()), "test": int(gte[ALL].sum()),
+                        "synthetic": int(gsy[ALL].sum())}
+    for name, (ftr, fte, fsy, fextra) in feats.items():
+        fpc = np.concatenate([fsy, fextra])
+        f.fidelity[name] = {g: feature_fidelity(ftr[gtr[g]], fte[gte[g]], fpc[gsy[g]], seed=seed)
                             for g in gtr}
     for g in gtr:
-        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]],
-                                           sets.synth_x[gsy[g]])
+        f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]], pcx[gsy[g]])
 
 
 def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:
     sets = f.sets
     unseen_x = sets.test_x if sets.holdout_x is None else np.concatenate([sets.holdout_x, sets.test_x])
+    unseen_y = sets.test_y if sets.holdout_y is None else np.concatenate([sets.holdout_y, sets.test_y])
+    # The copy threshold comes from unseen real images in the sample's class mix.
+    mixed = class_mix_indices(unseen_y, sets.synth_y, f.options["seed"])
     synth_pix = pixel_vectors(sets.synth_x)
-    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x),
+    f.copies.append(copy_check("pixel", pixel_vectors(sets.train_x), pixel_vectors(unseen_x[mixed]),
                                synth_pix, copy_quantile))
     # Synthetic images that are test images would make the downstream gains meaningless.
     test_sims, _ = most_similar(synth_pix, pixel_vectors(sets.test_x))
     f.test_copy_share = float((test_sims >= TEST_COPY_CORRELATION).mean())
-    ftr, fte, fsy = encoder_feats
+    ftr, fte, fsy, _ = encoder_feats
     if sets.holdout_x is not None:
         (fho,) = standardise(enc(sets.train_x), enc(sets.holdout_x))[1:]
         fte = np.concatenate([fho, fte])
-    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte), unit_rows(fsy),
+    f.copies.append(copy_check("encoder", unit_rows(ftr), unit_rows(fte[mixed]), unit_rows(fsy),
                                copy_quantile))
 
 
@@ -175,4 +201,7 @@ def _class_counts(sets) -> tuple[dict, list[str]]:
     counts = {name: count_labels(y, sets.classes) for name, y in named if y is not None}
     warnings, notes = class_warnings(counts, "images")
     sets.warnings.extend(warnings)
+    # Classes measured on the balanced draw do have per-class results (the fidelity note says so).
+    stand_ins = sets.per_class_synthetic()[2]
+    notes = [n for n in notes if not any(f"no '{c}' " in n for c in stand_ins)]
     return counts, notes

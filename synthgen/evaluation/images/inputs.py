@@ -32,6 +32,29 @@ class ImageSets:
     holdout_y: np.ndarray | None = None
     classes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A balanced draw from the model: TSTR's training set, and the per-class stand-in for
+    # classes the sample lacks (a fill sample has no majority-class images).
+    balanced_x: np.ndarray | None = None
+    balanced_y: np.ndarray | None = None
+
+    def attach_balanced(self, x: Any, y: Any) -> None:
+        if x is None:
+            return
+        xa = _check_range(as_images(x, "balanced draw"), "balanced draw", self.warnings)
+        if xa.shape[1:] != self.train_x.shape[1:]:
+            raise DataError(f"balanced draw images are {_describe(xa.shape[1:])} but train "
+                            f"images are {_describe(self.train_x.shape[1:])}")
+        self.balanced_x, self.balanced_y = xa, as_labels(y, len(xa), "balanced draw")
+
+    def per_class_synthetic(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The sample plus balanced-draw images of the classes it lacks, and those classes."""
+        lacking = [c for c in self.classes if c not in set(self.synth_y)]
+        if self.balanced_x is None or not lacking:
+            return self.synth_x, self.synth_y, []
+        keep = np.isin(self.balanced_y, lacking)
+        return (np.concatenate([self.synth_x, self.balanced_x[keep]]),
+                np.concatenate([self.synth_y, self.balanced_y[keep]]),
+                [c for c in lacking if c in set(self.balanced_y)])
 
     @property
     def spatial_dims(self) -> int:

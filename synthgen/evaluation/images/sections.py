@@ -41,7 +41,7 @@ def _fidelity_section(f: ImageMeasurements, notes: list[str]) -> Section:
                         ("fd", "fd_baseline", "precision", "recall", "coverage", "coverage_baseline")]
                  for c in f.sets.classes]
     n_matched = int(f.fidelity["encoder"][ALL].get("n_matched", 0))
-    blocks = [Note(n) for n in notes] + [
+    blocks = [Note(n) for n in notes] + [Note(_mix_note(f)),
         Note("Each synthetic figure is measured against the real training images and sits beside "
              "the same figure for unseen real test images (the baseline: what real data "
              f"achieves). FD and precision/recall/density/coverage are drawn at equal sizes "
@@ -61,6 +61,25 @@ def _fidelity_section(f: ImageMeasurements, notes: list[str]) -> Section:
                     "panels": {g: s["histograms"] for g, s in f.intensity.items()}}),
     ]
     return Section("fidelity", "Fidelity: do synthetic images look like real ones?", blocks)
+
+
+def _mix_note(f: ImageMeasurements) -> str:
+    mix = f.options.get("mix", {})
+    return ("Like with like: the overall figures compare the synthetic sample with real images "
+            "drawn in the sample's own class proportions "
+            f"({mix.get('train', 0)} train, {mix.get('test', 0)} test images; a fill sample holds "
+            "minority classes only), the per-class table with each class's real images; the copy "
+            "threshold uses unseen real images in the same mix." + _stand_in_note(f))
+
+
+def _stand_in_note(f: ImageMeasurements) -> str:
+    lacking = f.options.get("stand_in_classes") or []
+    if not lacking:
+        return ""
+    return (f" The sample holds no {', '.join(map(str, lacking))} images: per-class figures and "
+            f"diversity for {'it' if len(lacking) == 1 else 'them'} come from a balanced draw of "
+            f"{f.options.get('tstr_images', 0)} images from the same model, which also trains "
+            "the synthetic-only (TSTR) classifier.")
 
 
 def _sample_picks(f: ImageMeasurements, per_row: int = 8) -> dict:

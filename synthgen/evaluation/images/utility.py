@@ -68,13 +68,27 @@ class UtilityResult:
 
 
 def _arm_data(
-    arm: str, train_x: np.ndarray, train_y: np.ndarray, synth_x: np.ndarray, synth_y: np.ndarray
+    arm: str, train_x: np.ndarray, train_y: np.ndarray, synth_x: np.ndarray, synth_y: np.ndarray,
+    tstr: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     if arm == "real_plus_synth":
         return np.concatenate([train_x, synth_x]), np.concatenate([train_y, synth_y])
     if arm == "synth_only":
-        return synth_x, synth_y
+        return tstr if tstr is not None else (synth_x, synth_y)
     return train_x, train_y
+
+
+def choose_arms(arms: tuple[str, ...] | None, counts: np.ndarray, synth_y: np.ndarray,
+                tstr: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, ...]:
+    """The default arms; TSTR only on a set that holds every class (a fill sample does not:
+    a classifier trained on one class scores chance and says nothing about the images)."""
+    if arms is None:
+        imbalanced = counts.max() > 1.2 * max(counts.min(), 1)
+        arms = tuple(a for a in ARMS if a != "real_class_weights" or imbalanced)
+        tstr_y = tstr[1] if tstr is not None else synth_y
+        if len(np.unique(tstr_y)) < len(counts):
+            arms = tuple(a for a in arms if a != "synth_only")
+    return ("real",) + tuple(a for a in arms if a != "real")
 
 
 def downstream_gains(
@@ -86,17 +100,20 @@ def downstream_gains(
     seeds: int = 5,
     epochs: int = 10,
     arms: tuple[str, ...] | None = None,
+    tstr: tuple[np.ndarray, np.ndarray] | None = None,
+    flip_axis: int = -1,
     device: str = "cpu",
     progress: Callable[[str], None] | None = None,
 ) -> UtilityResult:
-    """Train every arm over ``seeds`` seeds; labels are indices into ``classes``."""
+    """Train every arm over ``seeds`` seeds; labels are indices into ``classes``.
+
+    ``tstr``: images and labels for the synthetic-only arm (a balanced draw from the model)
+    instead of the sample; ``flip_axis``: the tensor axis of left-right for classic augmentation.
+    """
     n_classes = len(classes)
     counts = np.bincount(train_y, minlength=n_classes)
     minority = int(np.argmin(counts))
-    if arms is None:
-        imbalanced = counts.max() > 1.2 * max(counts.min(), 1)
-        arms = tuple(a for a in ARMS if a != "real_class_weights" or imbalanced)
-    arms = ("real",) + tuple(a for a in arms if a != "real")
+    arms = choose_arms(arms, counts, synth_y, tstr)
     weights = counts.sum() / (n_classes * np.maximum(counts, 1))
     scores = {a: {m: [] for m in METRICS} for a in arms}
     losses: dict[str, list[float]] = {}
@@ -104,11 +121,11 @@ def downstream_gains(
         for arm in arms:
             if progress:
                 progress(f"downstream classifier: {arm}, seed {seed + 1}/{seeds}")
-            x, y = _arm_data(arm, train_x, train_y, synth_x, synth_y)
+            x, y = _arm_data(arm, train_x, train_y, synth_x, synth_y, tstr)
             net = build_classifier(x.shape[1:], n_classes, seed=seed)
             curve = train_classifier(
                 net, x, y, epochs=epochs, seed=seed, device=device,
-                augment=ClassicAugment(x.ndim - 2, seed) if arm == "real_plus_augment" else None,
+                augment=ClassicAugment(x.ndim - 2, seed, flip_axis=flip_axis) if arm == "real_plus_augment" else None,
                 class_weight=weights if arm == "real_class_weights" else None,
             )
             if seed == 0:

@@ -26,17 +26,31 @@ def _signed(v: float, digits: int = 3) -> str:
     return "—" if not math.isfinite(v) else f"{v:+.{digits}f}"
 
 
-def fd_ratio(f: ImageMeasurements, space: str = "encoder") -> float:
-    vals = f.fidelity[space][ALL]
+def fd_ratio(f: ImageMeasurements, space: str = "encoder", group: str = ALL) -> float:
+    vals = f.fidelity[space].get(group, {})
     return vals.get("fd", np.nan) / max(vals.get("fd_baseline", np.nan), 1e-12)
 
 
+def worst_class(f: ImageMeasurements) -> tuple[str | None, float]:
+    """The class with the highest FD ratio (encoder), and that ratio."""
+    ratios = {c: fd_ratio(f, group=c) for c in f.sets.classes}
+    ratios = {c: r for c, r in ratios.items() if math.isfinite(r)}
+    if not ratios:
+        return None, float("nan")
+    c = max(ratios, key=ratios.get)
+    return c, ratios[c]
+
+
 def fidelity_verdict(f: ImageMeasurements) -> Verdict:
+    """Judged on the worse of the overall and the worst class's FD ratio: with few images per
+    class the overall mix can look close while every class is far."""
     enc = f.fidelity["encoder"][ALL]
     ratio, ratio_r = fd_ratio(f), fd_ratio(f, "random")
-    if ratio <= CLOSE_RATIO:
+    worst, worst_ratio = worst_class(f)
+    judged = np.nanmax([ratio, worst_ratio])
+    if judged <= CLOSE_RATIO:
         severity, word = Severity.GOOD, "close to real"
-    elif ratio <= MODERATE_RATIO:
+    elif judged <= MODERATE_RATIO:
         severity, word = Severity.CAUTION, "moderate"
     else:
         severity, word = Severity.BAD, "poor"
@@ -45,7 +59,8 @@ def fidelity_verdict(f: ImageMeasurements) -> Verdict:
         f"{enc.get('fd_baseline', np.nan):.3g} for unseen real images ({ratio:.1f}x; "
         f"random-network check {ratio_r:.1f}x); precision {enc.get('precision', np.nan):.2f} "
         f"(real {enc.get('precision_baseline', np.nan):.2f}), recall "
-        f"{enc.get('recall', np.nan):.2f} (real {enc.get('recall_baseline', np.nan):.2f})"))
+        f"{enc.get('recall', np.nan):.2f} (real {enc.get('recall_baseline', np.nan):.2f})"
+        + (f"; worst class {worst}: {worst_ratio:.1f}x its real baseline" if worst else "")))
 
 
 def excess_similarity(d: Mapping[str, float]) -> float:

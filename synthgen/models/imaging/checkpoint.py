@@ -78,6 +78,7 @@ class TrainingCheckpoints:
             doc: dict[str, Any] = {
                 "epoch": t.epoch,
                 "step": t.step,
+                "elapsed": t.elapsed,
                 "history": dict(t.history),
                 "param_groups": {"opt_g": groups_g, "opt_d": groups_d},
                 "scalers": {"g": t.scaler_g.state_dict(), "d": t.scaler_d.state_dict()},
@@ -103,6 +104,7 @@ class TrainingCheckpoints:
         t.rng = torch.Generator()
         restore_rng(t.rng, t.dist.device, own)
         t.epoch, t.step = int(doc["epoch"]), int(doc["step"])
+        t.elapsed = float(doc.get("elapsed", 0.0))
         t.history = {k: [float(x) for x in v] for k, v in doc["history"].items()}
         if "position" in doc:
             sums = {k: v.reshape(()).to(t.device) for k, v in under("sums", own).items()}

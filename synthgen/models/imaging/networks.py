@@ -1,6 +1,6 @@
 """Class-conditional generator and projection discriminator for 2D or 3D images.
 
-Generator (DCGAN-shaped): ``[z, embed(y)] -> linear -> 4^d grid``, then transposed-conv
+Generator (DCGAN-shaped): ``[z, embed(y)] -> linear -> s^d grid`` (s = 4 for powers of two, 3..8 else), then transposed-conv
 upsampling blocks, each preceded by class-conditional BatchNorm + ReLU; the last one goes
 straight to one channel at ``image_size``, then tanh. Why this shape on CPU: a transposed
 4^d/stride-2 conv costs 16 MACs per input/output channel pair and input voxel against 36 for
@@ -8,7 +8,7 @@ upsample + 3^d conv, and no wide activation ever exists at full resolution (elem
 passes over such tensors are memory-bound and cost more than the convolutions here).
 
 Discriminator (Miyato & Koyama 2018): strided 4^d convs with spectral norm and LeakyReLU down
-to 4^d, global sum pooling to ``h``, output ``linear(h) + <embed(y), h>``. Before the last
+to s^d, global sum pooling to ``h``, output ``linear(h) + <embed(y), h>``. Before the last
 conv, a minibatch-standard-deviation channel (Karras et al. 2018) lets D see how varied a
 group of images is; without it the generator collapsed to one image per class on
 PneumoniaMNIST.
@@ -31,16 +31,29 @@ from torch.nn.utils.parametrizations import spectral_norm
 from synthgen.config import ImageModelConfig
 from synthgen.errors import UserError
 
-START = 4  # side length of the generator's first grid and the discriminator's last
 MAX_MULT = 8  # widest layer = base_channels * MAX_MULT
+START_SIDES = range(3, 9)  # the generator's first grid (= the discriminator's last): 3..8 a side
+
+
+def supported_size(image_size: int) -> bool:
+    """Sides the GAN can make without resampling: ``start * 2**n``, start 3..8, n >= 1
+    (8, 16, 32, 64 ...; also 24 = 3*8 and 28 = 7*4, so MedMNIST and small patches keep their grid)."""
+    return any(image_size % 2**n == 0 and image_size // 2**n in START_SIDES
+               for n in range(1, int(math.log2(max(image_size, 1))) + 1))
 
 
 def levels(image_size: int) -> int:
-    """Number of 2x up/down steps between ``START`` and ``image_size`` (a power-of-two multiple)."""
-    n = math.log2(image_size / START)
-    if n < 1 or n != int(n):
-        raise UserError(f"image_size must be 8, 16, 32, 64, 128 or 256 for the image GAN, got {image_size}")
-    return int(n)
+    """Number of 2x up/down steps: as many as leave a first grid of at least 3 a side
+    (powers of two start at 4, as before)."""
+    for n in range(int(math.log2(max(image_size, 1))), 0, -1):
+        if image_size % 2**n == 0 and image_size // 2**n in START_SIDES:
+            return n
+    raise UserError(f"image_size must be a start side of 3-8 times a power of two (8, 16, 24, 28, "
+                    f"32, 64, 128 ...) for the image GAN, got {image_size}")
+
+
+def start_side(image_size: int) -> int:
+    return image_size // 2 ** levels(image_size)
 
 
 def widths(image_size: int, base: int) -> list[int]:
@@ -86,8 +99,9 @@ class ConditionalGenerator(nn.Module):
         ch = widths(image_size, base_channels)
         self.spatial_dims, self.latent_dim = spatial_dims, latent_dim
         self.embed = nn.Embedding(num_classes, latent_dim)
-        self.fc = nn.Linear(2 * latent_dim, ch[0] * START**spatial_dims)
-        self.start_shape = (ch[0],) + (START,) * spatial_dims
+        start = start_side(image_size)
+        self.fc = nn.Linear(2 * latent_dim, ch[0] * start**spatial_dims)
+        self.start_shape = (ch[0],) + (start,) * spatial_dims
         self.blocks = nn.ModuleList(UpBlock(spatial_dims, a, b, num_classes) for a, b in zip(ch, ch[1:]))
         self.out = UpBlock(spatial_dims, ch[-1], 1, num_classes)
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from synthgen import distributed
-from synthgen.config import ImageModelConfig, TrainConfig, with_backend_defaults
+from synthgen.config import ImageModelConfig, TrainConfig, image_budget, with_backend_defaults
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
@@ -71,13 +71,14 @@ class ImageSynthesizer(Synthesizer):
         # The same seed everywhere: equal initial networks and the same epoch orders ...
         generator = seed_everything(train.seed)
         trainer = GanTrainer(config, train, len(classes), dist=dist,
-                             augment=DiffAugment(flip_axis=_left_right_axis(data.reference)))
+                             augment=DiffAugment(flip_axis=left_right_axis(data.reference)))
         if dist.distributed:  # ... then each process its own latents and augmentations
             torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
         checkpoints = None if store is None else TrainingCheckpoints(store, trainer)
         if saved is not None:
             checkpoints.restore(saved)
-        history = trainer.run(data.images, labels, epochs=train.epochs, callback=callback,
+        history = trainer.run(data.images, labels, epochs=train.epochs, max_steps=train.max_steps,
+                              max_minutes=train.max_minutes, callback=callback,
                               checkpoints=checkpoints, generator=generator)
         self.model_config_, self.train_config_ = config, train
         self.condition_ = condition or data.condition
@@ -92,6 +93,8 @@ class ImageSynthesizer(Synthesizer):
     def _resolve_configs(self, data: ImageDataset) -> tuple[ImageModelConfig, TrainConfig]:
         size = int(data.images.shape[-1])
         config = self.model or ImageModelConfig(spatial_dims=data.spatial_dims, image_size=size)
+        if config.image_size is None:  # follows the data, as loaded
+            config = config.model_copy(update={"image_size": size})
         if config.spatial_dims != data.spatial_dims or config.image_size != size:
             raise DataError(
                 f"model is {config.spatial_dims}D at {config.image_size} px but the data was "
@@ -99,7 +102,9 @@ class ImageSynthesizer(Synthesizer):
             )
         if len(data) == 0:
             raise DataError("no training images")
-        return config, with_backend_defaults(self.train or TrainConfig(), config)
+        train = with_backend_defaults(self.train or TrainConfig(), config)
+        on_gpu = resolve_device(train.device).type == "cuda"
+        return config, image_budget(train, len(data), on_gpu)
 
     # -- sampling --------------------------------------------------------------------------------
 
@@ -161,8 +166,9 @@ class ImageSynthesizer(Synthesizer):
         return self
 
 
-def _left_right_axis(reference: Mapping[str, Any]) -> int:
-    """Tensor axis of left-right: the last for npz (rows x columns), else the first (RAS "R")."""
+def left_right_axis(reference: Mapping[str, Any]) -> int:
+    """Tensor axis of left-right: the last for npz (rows x columns), else the first (RAS "R";
+    PNG is read column-first). Flipping any other axis turns the anatomy over."""
     if reference.get("source_format") == "npz":
         return 1 + int(reference.get("spatial_dims", 2))
     return 2

@@ -20,7 +20,10 @@ supported, else fp16 with a GradScaler); on CPU in fp32 eager, which measured fa
 
 from __future__ import annotations
 
+import datetime
+import math
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -90,6 +93,7 @@ class GanTrainer:
         # Loop state, all of it saved in checkpoints.
         self.step = 0
         self.epoch = 0
+        self.elapsed = 0.0  # training seconds so far, over interruptions (for max_minutes)
         self.history: dict[str, list[float]] = {}
         self.rng: torch.Generator | None = None  # draws each epoch's order (alike on all processes)
         self.position: Position | None = None  # inside an interrupted epoch
@@ -149,12 +153,16 @@ class GanTrainer:
         images: torch.Tensor,
         labels: torch.Tensor,
         *,
-        epochs: int,
+        epochs: int | None = None,
+        max_steps: int | None = None,
+        max_minutes: float | None = None,
         callback: Callable[[int, Mapping[str, float]], None] | None = None,
         checkpoints: TrainingCheckpoints | None = None,
         generator: torch.Generator | None = None,
     ) -> dict[str, list[float]]:
-        """Train until ``epochs`` passes over ``images`` ``(N, 1, *spatial)`` (class ids ``labels``).
+        """Train ``images`` ``(N, 1, *spatial)`` (class ids ``labels``) for ``max_steps``
+        optimizer steps, or ``epochs`` passes, ending early once ``max_minutes`` of training
+        (summed over interruptions) have passed; the last epoch may be partial.
 
         A trainer restored from a checkpoint continues from where that checkpoint stopped.
         ``checkpoints`` saves every ``train.checkpoint_every`` epochs and on Ctrl-C / SIGTERM:
@@ -170,6 +178,10 @@ class GanTrainer:
             raise UserError(f"batch size {batch} leaves fewer than 2 images per process for "
                             f"{world} processes: raise --batch-size or lower --nproc_per_node")
         steps = max(1, n // batch)
+        budget = Budget(max_steps or steps * (epochs or 1), max_minutes, self.elapsed)
+        budget.start_step = self.step
+        epochs = math.ceil(budget.total / steps)
+        self._announce(budget, n, batch, steps)
         if self.rng is None:
             self.rng = generator if generator is not None else torch.Generator().manual_seed(self.train.seed)
         every = self.train.checkpoint_every if checkpoints is not None else 0
@@ -183,10 +195,13 @@ class GanTrainer:
                 # --- one pass in a random order (or the rest of an interrupted one)
                 at = self.position or Position(torch.randperm(n, generator=self.rng))
                 self.position = None
-                stopping = self._pass(at, images, labels, batch, steps, stop, checkpoints)
+                first = at.next_index
+                stopping, done = self._pass(at, images, labels, batch, steps, stop, checkpoints, budget)
                 # --- epoch end: mean over steps and processes, record, report, checkpoint
                 self.epoch = epoch
-                means = distributed.mean_over_processes(at.sums, steps, self.dist)
+                self.elapsed = budget.elapsed()
+                means = distributed.mean_over_processes(at.sums, done, self.dist)
+                means["step"] = float(self.step)
                 for key, value in means.items():
                     self.history.setdefault(key, []).append(value)
                 bar.update(1)
@@ -197,6 +212,8 @@ class GanTrainer:
                     callback(epoch, means)
                 if stopping:
                     raise KeyboardInterrupt
+                if budget.spent(self.step):
+                    break
         bar.close()
         # Each process's BatchNorm running statistics came from its own shards: take rank 0's,
         # so every process holds (and rank 0 saves) one model.
@@ -205,11 +222,13 @@ class GanTrainer:
         return dict(self.history)
 
     def _pass(self, at: Position, images, labels, batch: int, steps: int, stop,
-              checkpoints: TrainingCheckpoints | None) -> bool:
-        """Steps ``at.next_index`` .. ``steps`` of an epoch; True if a stop was requested on
-        its last step. A stop before that saves ``at`` (with ``checkpoints``) and raises."""
+              checkpoints: TrainingCheckpoints | None, budget: Budget) -> tuple[bool, int]:
+        """Steps ``at.next_index`` .. ``steps`` of an epoch, or fewer once the budget is spent;
+        returns (a stop was requested on the last step, steps counted in ``at.sums``). A stop
+        before that saves ``at`` (with ``checkpoints``) and raises."""
         rank, world = self.dist.rank, self.dist.world_size
         stopping = False
+        i = at.next_index - 1
         for i in range(at.next_index, steps):
             idx = at.order[i * batch:(i + 1) * batch][rank::world].to(self.device)
             real, y = images[idx], labels[idx]
@@ -222,11 +241,53 @@ class GanTrainer:
                 at.sums[key] = at.sums.get(key, 0.0) + value
             # all processes agree on stopping, or DDP's next collective would hang
             stopping = distributed.any_process(stop.requested, self.dist)
-            if stopping and i + 1 < steps:
+            spent = budget.spent(self.step, self.dist)
+            if stopping and i + 1 < steps and not spent:
                 if checkpoints is not None:
                     checkpoints.save(Position(at.order, i + 1, at.sums))
                 raise KeyboardInterrupt
-        return stopping
+            if self.step == budget.start_step + ESTIMATE_AFTER:
+                self._estimate(budget)
+            if spent:
+                break
+        return stopping, i + 1
+
+    def _announce(self, budget: Budget, n: int, batch: int, steps: int) -> None:
+        if self.dist.is_main and self.train.progress and self.step < budget.total:
+            limit = f", at most {budget.minutes:g} min" if budget.minutes else ""
+            print(f"training budget: {budget.total} steps (about {budget.total / steps:.0f} "
+                  f"epochs of {n} images, batch {batch}){limit}", file=sys.stderr, flush=True)
+
+    def _estimate(self, budget: Budget) -> None:
+        if self.dist.is_main and self.train.progress:
+            per_step = (budget.elapsed() - budget.start_elapsed) / ESTIMATE_AFTER
+            left = per_step * (budget.total - self.step)
+            if budget.minutes:
+                left = min(left, budget.minutes * 60 - budget.elapsed())
+            end = datetime.datetime.now() + datetime.timedelta(seconds=max(left, 0))
+            print(f"{per_step:.2f} s/step: expected end at {end:%H:%M} (in {left / 60:.1f} min)",
+                  file=sys.stderr, flush=True)
+
+
+ESTIMATE_AFTER = 5  # steps timed before the expected end is printed
+
+
+class Budget:
+    """Steps to reach, and the wall-clock allowance summed over interruptions."""
+
+    def __init__(self, total: int, minutes: float | None, elapsed: float):
+        self.total, self.minutes, self.start_elapsed = total, minutes, elapsed
+        self.start_step: int | None = None
+        self._t0 = time.monotonic()
+
+    def elapsed(self) -> float:
+        return self.start_elapsed + time.monotonic() - self._t0
+
+    def spent(self, step: int, dist: DistInfo | None = None) -> bool:
+        over = bool(self.minutes) and self.elapsed() > 60 * self.minutes
+        if dist is not None and self.minutes:  # every process must stop on the same step
+            over = distributed.any_process(over, dist)
+        return step >= self.total or over
 
 
 def _group(batch: int, largest: int = 4) -> int:
