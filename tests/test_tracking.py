@@ -137,7 +137,7 @@ def test_params_are_flattened_and_batched(tracker, monkeypatch):
     assert max(param_calls) <= 100 and sum(param_calls) == len(flatten_params(params))
     logged = client_for(tracker.uri).get_run(run.run_id).data.params
     assert logged["group.p249"] == "249"
-    assert logged["fit.train.epochs"] == "300" and logged["fit.tracking.uri"] == "null"
+    assert logged["fit.train.patience"] == "8" and logged["fit.tracking.uri"] == "null"
 
 
 def test_metrics_are_batched_and_kept_per_step(tracker, monkeypatch):
