@@ -122,5 +122,5 @@ def test_dry_run_prints_resolved_config_and_writes_nothing(workdir, small):
     path = table(workdir, "t.csv", small)
     r = invoke("fit", "--data", path, "--condition", "diagnosis", "--epochs", "7", "--dry-run")
     assert r.exit_code == 0, r.output
-    assert "epochs: 7" in r.output and "kind: tabular" in r.output and "pac: 10" in r.output
+    assert "epochs: 7" in r.output and "kind: tabular" in r.output and "pac: 1\n" in r.output
     assert sorted(os.listdir(workdir)) == ["t.csv"]

@@ -43,11 +43,11 @@ def clinic(n: int = 400, seed: int = 0) -> pd.DataFrame:
 def test_budget_is_steps_not_epochs():
     model, train = TabularModelConfig(), TrainConfig(max_steps=3000)
     small = plan_budget(343, model, train)  # a 343-row table still gets its 3000 steps
-    assert small.total_steps == 3000 and small.batch == 80 and small.round_steps == 100
+    assert small.total_steps == 3000 and small.batch == 85 and small.round_steps == 100
     big = plan_budget(100_000, model, train)
     assert big.total_steps == 3000 and big.batch == 500
     asked = plan_budget(343, model, TrainConfig(max_steps=10, batch_size=1000))
-    assert asked.batch == 340  # an explicit batch is kept, up to the table's rows
+    assert asked.batch == 343  # an explicit batch is kept, up to the table's rows
     epochs = plan_budget(1000, model, TrainConfig(epochs=60, batch_size=100))
     assert epochs.steps_per_epoch == 10 and epochs.total_steps == 600 and epochs.round_steps == 20
     timed = plan_budget(1000, model, TrainConfig(max_minutes=2))
