@@ -29,7 +29,8 @@ from synthgen.config import TabularModelConfig, TrainConfig, with_backend_defaul
 from synthgen.data.schema import category_codes, infer_schema  # noqa: E402
 from synthgen.models.tabular.encoder import TableEncoder  # noqa: E402
 from synthgen.models.tabular.sampler import ConditionCoder, TrainingSampler  # noqa: E402
-from synthgen.models.tabular.trainer import RealRows, _Step, build_gan, plan_budget  # noqa: E402
+from synthgen.models.tabular.step import TrainingStep  # noqa: E402
+from synthgen.models.tabular.trainer import RealRows, build_gan, plan_budget  # noqa: E402
 
 
 def build_step(name: str, model: TabularModelConfig):
@@ -47,7 +48,7 @@ def build_step(name: str, model: TabularModelConfig):
     budget = plan_budget(len(df), model, train)
     parts = build_gan(layout, coder, model, torch.device("cpu"))
     rng = torch.Generator().manual_seed(0)
-    return _Step(parts, sampler, real, layout, model, budget.batch, rng), budget.batch, layout.dim
+    return TrainingStep(parts, sampler, real, layout, model, budget.batch, rng), budget.batch, layout.dim
 
 
 def matmul_gflops(m: int, k: int, n: int, seconds: float = 1.0) -> float:

@@ -41,23 +41,24 @@ def find_data(model_dir: Path, data_doc: Mapping[str, Any], given: str | Path | 
     """The training data of the model in ``model_dir``, checked against its fingerprint."""
     digest = data_doc["fingerprint"]
     if given is not None:
-        path = Path(given)
-        if not path.exists():
-            raise DataError(f"{path}: no such file or folder")
-        if fingerprint(path) != digest:
-            raise DataError(f"{path}: not the data this model was fitted on (fingerprint differs)")
-        return path
+        return _checked(Path(given), digest, "no such file or folder",
+                        "not the data this model was fitted on (fingerprint differs)")
     recorded = _read(Path(model_dir).resolve().parent).get(digest)
     if recorded is None:
         raise DataError(
             f"{model_dir}: where its training data ({data_doc.get('file', 'unknown')}) lives is not "
             "recorded on this machine; pass --data PATH"
         )
-    path = Path(recorded)
+    return _checked(Path(recorded), digest, "the data this model was fitted on is gone; pass --data PATH",
+                    "changed since the model was fitted (fingerprint differs)")
+
+
+def _checked(path: Path, digest: str, missing: str, differs: str) -> Path:
+    """``path`` if it exists and has the fingerprint ``digest``; else a one-line DataError."""
     if not path.exists():
-        raise DataError(f"{path}: the data this model was fitted on is gone; pass --data PATH")
+        raise DataError(f"{path}: {missing}")
     if fingerprint(path) != digest:
-        raise DataError(f"{path}: changed since the model was fitted (fingerprint differs)")
+        raise DataError(f"{path}: {differs}")
     return path
 
 

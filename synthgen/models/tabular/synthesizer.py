@@ -76,16 +76,7 @@ class TabularSynthesizer(Synthesizer):
         seed_everything(train.seed)
         schema = schema or infer_schema(df, condition, kinds=kinds, drop=drop)
         store, saved = open_checkpoints(checkpoint_dir, run_fingerprint(df, schema, model, train, dist), resume)
-        encoder = TableEncoder.from_dict(saved.doc["encoder"]) if saved else TableEncoder.fit(
-            df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
-            max_categories=model.max_categories, seed=train.seed,
-        )
-        scalars, codes = encoder.transform(df, schema, seed=train.seed)
-        classes = category_codes(df[schema.condition], schema[schema.condition])
-        encoded = array_digest(scalars, codes, classes)
-        if saved and saved.doc["encoded"] != encoded:
-            raise UserError(f"{saved.path}: the table encodes differently than when this checkpoint was "
-                            f"written (another synthgen version?); delete {store.folder} to start afresh")
+        encoder, scalars, codes, classes, encoded = _encode(df, schema, model, train.seed, store, saved)
         # The networks never see the validation rows: they only score snapshots.
         fit_rows, val = _fit_and_validation_rows(df, schema, train)
 
@@ -236,6 +227,22 @@ class TabularSynthesizer(Synthesizer):
         self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
         self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
         return self
+
+
+def _encode(df: pd.DataFrame, schema: TableSchema, model: TabularModelConfig, seed: int, store, saved):
+    """(encoder, scalars, codes, classes, digest of the three): a resumed fit takes the encoder
+    from its checkpoint (no mixture refits) and must encode the table exactly as before."""
+    encoder = TableEncoder.from_dict(saved.doc["encoder"]) if saved else TableEncoder.fit(
+        df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
+        max_categories=model.max_categories, seed=seed,
+    )
+    scalars, codes = encoder.transform(df, schema, seed=seed)
+    classes = category_codes(df[schema.condition], schema[schema.condition])
+    encoded = array_digest(scalars, codes, classes)
+    if saved and saved.doc["encoded"] != encoded:
+        raise UserError(f"{saved.path}: the table encodes differently than when this checkpoint was "
+                        f"written (another synthgen version?); delete {store.folder} to start afresh")
+    return encoder, scalars, codes, classes, encoded
 
 
 def _fit_and_validation_rows(df: pd.DataFrame, schema: TableSchema, train: TrainConfig):

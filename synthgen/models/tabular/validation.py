@@ -120,12 +120,10 @@ def _codes(s: pd.Series) -> np.ndarray:
 
 
 def _numbers(s: pd.Series) -> np.ndarray:
-    if not (pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
-            or s.dtype == object):
-        return pd.to_numeric(s, errors="coerce").to_numpy(float)
-    numbers = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_datetime64_any_dtype(s.dtype) else None
-    if numbers is not None and numbers.notna().any():
-        return numbers.to_numpy(float)
+    """Numbers as floats; datetimes, and text that holds no number but dates, as seconds."""
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        numbers = pd.to_numeric(s, errors="coerce")
+        if numbers.notna().any() or not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+            return numbers.to_numpy(dtype=float, na_value=np.nan)
     stamps = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
-    seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-    return seconds.to_numpy(float)
+    return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(float)
