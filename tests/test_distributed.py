@@ -39,8 +39,8 @@ RANK_SCRIPT = textwrap.dedent(
     from synthgen.models.tabular.synthesizer import TabularSynthesizer
 
     # Keep each fit's critic too: it is not part of the model, but must stay in sync as well.
-    critics, train_gan = [], tabular.train_gan
-    tabular.train_gan = lambda parts, *a, **k: critics.append(parts.critic) or train_gan(parts, *a, **k)
+    critics, backend = [], tabular.TabularBackend
+    tabular.TabularBackend = lambda parts, *a, **k: critics.append(parts.critic) or backend(parts, *a, **k)
 
     out = Path(sys.argv[1])
     info = distributed.setup("cpu")
@@ -94,6 +94,7 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
     import torch
 
     import synthgen.models.imaging.trainer as trainer_module
+    import synthgen.models.training.loop as loop_module
     from synthgen import distributed
     from synthgen.config import ImageModelConfig, TrainConfig
     from synthgen.interrupt import StopRequest
@@ -101,8 +102,8 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
     from tiny_images import tiny_dataset
 
     # Keep each fit's trainer: its discriminator is not part of the model, but must stay in sync.
-    trainers, run = [], trainer_module.GanTrainer.run
-    trainer_module.GanTrainer.run = lambda self, *a, **k: trainers.append(self) or run(self, *a, **k)
+    trainers, attach = [], trainer_module.GanTrainer.attach
+    trainer_module.GanTrainer.attach = lambda self, *a, **k: trainers.append(self) or attach(self, *a, **k)
 
     out = Path(sys.argv[1])
     info = distributed.setup("cpu")
@@ -127,7 +128,7 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
     # A stop request (what Ctrl-C or SIGTERM sets) on rank 1 only: both must stop, together.
     # Set directly rather than by a signal, which the OS may hand to one of gloo's threads.
     request = StopRequest()
-    trainer_module.stop_requests = lambda: contextlib.nullcontext(request)
+    loop_module.stop_requests = lambda enabled=True: contextlib.nullcontext(request)
 
     def ctrl_c_on_rank_1(epoch, losses):
         if epoch == 1 and info.rank == 1:
@@ -137,7 +138,7 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
     try:
         fit(4, "resumed", callback=ctrl_c_on_rank_1)
     except KeyboardInterrupt:
-        stopped_at = trainers[1].step
+        stopped_at = trainers[1].step_count
     request.requested = False
     resumed = fit(4, "resumed", resume=True)
     if info.is_main:
@@ -151,7 +152,7 @@ IMAGE_RANK_SCRIPT = textwrap.dedent(
         "resumed_critic": digest(trainers[2].d),
         "history": reference.history_,
         "resumed_history": resumed.history_,
-        "steps": trainers[0].step,
+        "steps": trainers[0].step_count,
         "stopped_at": stopped_at,
     }))
     distributed.cleanup()

@@ -4,16 +4,18 @@ A checkpoint is a folder ``<dir>/step-00001234/`` (the global step, so names sor
 order), written atomically (a kill mid-write leaves only a hidden temporary beside the
 previous checkpoint) and holding
 
-- ``state.safetensors``: the networks, the optimizers' state and, per process ``rank<r>.*``,
-  everything that differs between processes under torchrun: RNG states (the loop's stream,
-  torch's global one that drives latents, dropout and augmentation, CUDA's, numpy's and
-  python's) and loss sums of an unfinished epoch;
+- ``state.safetensors``: the tensors of the backend's state (networks, optimizers) and, per
+  process ``rank<r>.*``, everything that differs between processes under torchrun: RNG states
+  (the loop's stream, torch's global one that drives latents, dropout and augmentation,
+  CUDA's, numpy's and python's) and loss sums of an unfinished round;
 - ``checkpoint.json``: the format version, the run's fingerprint (the settings that shape
-  training, the world size, the device type, a digest of the data), epoch, step, history and
-  the optimizers' param groups. Resuming with anything else is refused in one line naming it.
+  training, the world size, the device type, a digest of the data), the loop's position and
+  history, and the rest of the backend's state. Resuming with anything else is refused in one
+  line naming it.
 
-Nothing is pickled. Only rank 0 writes; every rank reads the same folder to resume. Each
-backend says what goes in (``synthgen.models.tabular.checkpoint``, ``...imaging.checkpoint``).
+Nothing is pickled. Only rank 0 writes; every rank reads the same folder to resume. What goes
+in is the training engine's business (``synthgen.models.training.state``); each backend adds
+its fingerprint (``synthgen.models.tabular.checkpoint``, ``...imaging.checkpoint``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
 from synthgen.models.tensor_files import save_tensors
 
-FORMAT = 1
+FORMAT = 2  # 2: one state_dict-based layout for every backend
 TENSORS = "state.safetensors"
 DOCUMENT = "checkpoint.json"
 _NAME = re.compile(r"^step-(\d{8,})$")
@@ -149,32 +151,7 @@ def mine(tensors: Mapping[str, torch.Tensor], dist: DistInfo) -> dict[str, torch
     return under(f"rank{dist.rank}", tensors)
 
 
-# -- optimizer state as tensors ---------------------------------------------------------------
-
-
-def optimizer_tensors(prefix: str,
-                      optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
-    """``<prefix>.<param index>.<key>`` tensors, plus the param groups (plain JSON values)."""
-    state = optimizer.state_dict()
-    tensors = {
-        f"{prefix}.{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous().clone()
-        for index, entry in state["state"].items()
-        for key, value in entry.items()
-    }
-    return tensors, state["param_groups"]
-
-
-def restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer,
-                      tensors: Mapping[str, torch.Tensor], param_groups: list) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in under(prefix, tensors).items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": param_groups})
-
-
-def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+# -- the folder's layout ------------------------------------------------------------------
 
 
 def under(prefix: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

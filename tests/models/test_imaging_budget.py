@@ -57,9 +57,10 @@ def test_power_of_two_sides_keep_their_old_depth():
 def test_max_steps_ends_inside_an_epoch_and_records_steps():
     model = ImageModelConfig(spatial_dims=2, image_size=16, latent_dim=8, base_channels=4)
     torch.set_num_threads(1)
-    synth = ImageSynthesizer(model, TrainConfig(max_steps=7, batch_size=8, progress=False,
-                                                device="cpu")).fit(tiny_dataset(), "shape")
-    # 24 images, batch 8: 3 steps an epoch, so 7 steps are 2 epochs and a third of one.
+    synth = ImageSynthesizer(model, TrainConfig(max_steps=7, batch_size=8, progress=False, device="cpu",
+                                                validate_every=3)).fit(tiny_dataset(), "shape")
+    # 24 images, batch 8: 3 steps an epoch, so 7 steps are 2 epochs and a third of one; a
+    # round every 3 steps (the last takes what is left).
     assert synth.history_["step"] == [3.0, 6.0, 7.0]
     assert len(synth.history_["loss_d"]) == 3
 

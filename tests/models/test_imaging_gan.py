@@ -14,7 +14,8 @@ from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.errors import DataError, SamplingError, UserError
 from synthgen.distributed import DistInfo
 from synthgen.models.artifact import load_model, write_model
-from synthgen.models.checkpoints import CheckpointDir, restore_optimizer
+from synthgen.models.checkpoints import CheckpointDir
+from synthgen.models.training.state import join_state
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.models.imaging.trainer import GanTrainer
@@ -128,16 +129,18 @@ def test_checkpoints_hold_weights_and_optimizer_state(tmp_path):
     from safetensors.torch import load_file
 
     tensors, doc = load_file(str(saved / "state.safetensors")), json.loads((saved / "checkpoint.json").read_text())
-    assert doc["epoch"] == 3 and doc["step"] == 6 and len(doc["history"]["loss_d"]) == 3
-    assert doc["format"] == 1 and doc["fingerprint"]["world_size"] == 1
+    assert doc["round"] == 3 and doc["step"] == 6 and len(doc["history"]["loss_d"]) == 3
+    assert doc["format"] == 2 and doc["fingerprint"]["world_size"] == 1
     assert doc["fingerprint"]["model"]["base_channels"] == 4 and len(doc["fingerprint"]["data"]) == 64
-    assert any(k.startswith("discriminator.") for k in tensors)
-    assert any(k.startswith("generator_ema.") for k in tensors)
+    assert any(k.startswith("state.discriminator.") for k in tensors)
+    assert any(k.startswith("state.generator_ema.") for k in tensors)
     assert {"rank0.rng.torch", "rank0.rng.sampler"} <= set(tensors)
+    # the optimizer's state comes back as it was saved
+    state = join_state(doc["state"], tensors)
     fresh = GanTrainer(synth.model_config_, synth.train_config_, 2, dist=DistInfo())
-    restore_optimizer("opt_g", fresh.opt_g, tensors, doc["param_groups"]["opt_g"])
-    state = fresh.opt_g.state_dict()["state"]
-    torch.testing.assert_close(state[0]["exp_avg"], tensors["opt_g.0.exp_avg"])
+    fresh.opt_g.load_state_dict(state["opt_g"])
+    torch.testing.assert_close(fresh.opt_g.state_dict()["state"][0]["exp_avg"], tensors["state.opt_g.state.0.exp_avg"])
+    assert fresh.opt_g.state_dict()["param_groups"][0]["lr"] == synth.model_config_.generator_lr
 
 
 def test_ctrl_c_then_resume_ends_like_an_uninterrupted_fit(tmp_path):

@@ -16,10 +16,12 @@ from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.checkpoints import open_checkpoints, under
-from synthgen.models.imaging.checkpoint import TrainingCheckpoints, run_fingerprint
+from synthgen.models.imaging.checkpoint import run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.networks import build_generator
 from synthgen.models.imaging.trainer import GanTrainer, memory_format
+from synthgen.models.training import loop
+from synthgen.models.training.state import TrainingCheckpoints
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
 
 SAMPLE_CHUNK = 1000  # images per generator call when sampling (bounds memory)
@@ -74,12 +76,13 @@ class ImageSynthesizer(Synthesizer):
                              augment=DiffAugment(flip_axis=left_right_axis(data.reference)))
         if dist.distributed:  # ... then each process its own latents and augmentations
             torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
-        checkpoints = None if store is None else TrainingCheckpoints(store, trainer)
-        if saved is not None:
-            checkpoints.restore(saved)
-        history = trainer.run(data.images, labels, epochs=train.epochs, max_steps=train.max_steps,
-                              max_minutes=train.max_minutes, callback=callback,
-                              checkpoints=checkpoints, generator=generator)
+        budget = trainer.attach(data.images, labels, generator)
+        checkpoints = None if store is None else TrainingCheckpoints(store, trainer, generator, dist)
+        history = loop.train(
+            trainer, budget, train, dist=dist, callback=callback,
+            progress=checkpoints.restore(saved) if saved else None,
+            save=None if checkpoints is None else checkpoints.save, desc="fit image GAN",
+        )
         self.model_config_, self.train_config_ = config, train
         self.condition_ = condition or data.condition
         self.class_counts_ = data.class_counts()

@@ -1,7 +1,9 @@
-"""The conditional GAN training loop: one D step and one G step per batch, EMA, checkpoints.
+"""The image GAN as a backend of the training engine: one D step and one G step per batch, EMA.
 
-Checkpoints hold the whole state (weights, optimizers, RNGs, position in the epoch), so a
-resumed fit ends exactly where an uninterrupted one with the same seed would.
+The engine (``synthgen.models.training``) runs the loop, scores snapshots and writes
+checkpoints; ``GanTrainer.state_dict`` holds everything else (weights, optimizers, loss
+scalers, the position in the epoch), so a resumed fit ends exactly where an uninterrupted one
+with the same seed would.
 
 Under torchrun (``synthgen.distributed``) G and D train inside DistributedDataParallel. Every
 process draws the same epoch order (the loop's generator is seeded alike) and takes its own
@@ -20,27 +22,22 @@ supported, else fp16 with a GradScaler); on CPU in fp32 eager, which measured fa
 
 from __future__ import annotations
 
-import datetime
-import math
-import sys
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from synthgen import distributed
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
-from synthgen.interrupt import stop_requests
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
-from synthgen.runtime import autocast_dtype, progress_disabled
+from synthgen.models.training.budget import Budget, plan_rounds
+from synthgen.runtime import autocast_dtype
 
 BETAS = (0.5, 0.999)  # Adam betas usual for DCGAN-style G with BatchNorm
 
@@ -52,17 +49,10 @@ def training_autocast(train: TrainConfig, device: torch.device) -> torch.dtype |
 
 @dataclass
 class Position:
-    """Where an interrupted epoch stopped: its order, the next batch, this process's loss sums."""
+    """Where the current epoch stands: its order of the images and the next batch's index."""
 
-    order: torch.Tensor
+    order: torch.Tensor | None = None
     next_index: int = 0
-    sums: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-class TrainingCheckpoints(Protocol):
-    """What the loop needs of ``checkpoint.TrainingCheckpoints`` (which imports this module)."""
-
-    def save(self, position: Position | None = None) -> object: ...
 
 
 class GanTrainer:
@@ -90,13 +80,11 @@ class GanTrainer:
         fp16 = self.amp_dtype == torch.float16  # (CUDA only) needs its losses scaled
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
-        # Loop state, all of it saved in checkpoints.
-        self.step = 0
-        self.epoch = 0
-        self.elapsed = 0.0  # training seconds so far, over interruptions (for max_minutes)
-        self.history: dict[str, list[float]] = {}
+        self.step_count = 0  # drives the EMA's warm-up
+        self.position = Position()
         self.rng: torch.Generator | None = None  # draws each epoch's order (alike on all processes)
-        self.position: Position | None = None  # inside an interrupted epoch
+        self.images = self.labels = None
+        self.batch = self.steps_per_epoch = 0
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
@@ -148,146 +136,74 @@ class GanTrainer:
         self.d.requires_grad_(True)
         return {"loss_g": adversarial.detach(), "mode_seeking": diversity.detach()}
 
-    def run(
-        self,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        *,
-        epochs: int | None = None,
-        max_steps: int | None = None,
-        max_minutes: float | None = None,
-        callback: Callable[[int, Mapping[str, float]], None] | None = None,
-        checkpoints: TrainingCheckpoints | None = None,
-        generator: torch.Generator | None = None,
-    ) -> dict[str, list[float]]:
-        """Train ``images`` ``(N, 1, *spatial)`` (class ids ``labels``) for ``max_steps``
-        optimizer steps, or ``epochs`` passes, ending early once ``max_minutes`` of training
-        (summed over interruptions) have passed; the last epoch may be partial.
+    # -- the engine's backend ----------------------------------------------------------------
 
-        A trainer restored from a checkpoint continues from where that checkpoint stopped.
-        ``checkpoints`` saves every ``train.checkpoint_every`` epochs and on Ctrl-C / SIGTERM:
-        the current step finishes, a checkpoint is written, and KeyboardInterrupt propagates.
-        """
-        # --- data: one tensor, on the training device when that is a GPU
-        images = images.to(self.device, non_blocking=True)
-        labels = labels.to(self.device, non_blocking=True)
+    def attach(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> Budget:
+        """Train on ``images`` ``(N, 1, *spatial)`` with class ids ``labels``, drawing epoch
+        orders from ``generator``; returns the budget ``train`` asks for."""
+        # One tensor, on the training device when that is a GPU: batches are index sets into it.
+        self.images = images.to(self.device, non_blocking=True)
+        self.labels = labels.to(self.device, non_blocking=True)
+        self.rng = generator
         n, world = len(images), self.dist.world_size
         # Over all processes, each taking an equal slice (DDP weighs every process's gradient alike).
         batch = min(self.train.batch_size, n) // world * world
         if batch // world < 2:
             raise UserError(f"batch size {batch} leaves fewer than 2 images per process for "
                             f"{world} processes: raise --batch-size or lower --nproc_per_node")
-        steps = max(1, n // batch)
-        budget = Budget(max_steps or steps * (epochs or 1), max_minutes, self.elapsed)
-        budget.start_step = self.step
-        epochs = math.ceil(budget.total / steps)
-        self._announce(budget, n, batch, steps)
-        if self.rng is None:
-            self.rng = generator if generator is not None else torch.Generator().manual_seed(self.train.seed)
-        every = self.train.checkpoint_every if checkpoints is not None else 0
-        bar = tqdm(total=epochs, initial=self.epoch, desc="fit image GAN", unit="epoch",
-                   file=sys.stderr, leave=False,
-                   disable=progress_disabled(self.train.progress and self.dist.is_main))
+        self.batch, self.steps_per_epoch = batch, max(1, n // batch)
+        return plan_rounds(batch // world, self.steps_per_epoch, self.train)
+
+    def train_mode(self) -> None:
         self.train_g.train()
         self.train_d.train()
-        with stop_requests() as stop:
-            for epoch in range(self.epoch + 1, epochs + 1):
-                # --- one pass in a random order (or the rest of an interrupted one)
-                at = self.position or Position(torch.randperm(n, generator=self.rng))
-                self.position = None
-                first = at.next_index
-                stopping, done = self._pass(at, images, labels, batch, steps, stop, checkpoints, budget)
-                # --- epoch end: mean over steps and processes, record, report, checkpoint
-                self.epoch = epoch
-                self.elapsed = budget.elapsed()
-                means = distributed.mean_over_processes(at.sums, done, self.dist)
-                means["step"] = float(self.step)
-                for key, value in means.items():
-                    self.history.setdefault(key, []).append(value)
-                bar.update(1)
-                bar.set_postfix(loss_d=f"{means['loss_d']:.3f}", loss_g=f"{means['loss_g']:.3f}")
-                if checkpoints is not None and (stopping or (every and epoch % every == 0)):
-                    checkpoints.save()  # before the callback: what it reports is on disk
-                if callback is not None:
-                    callback(epoch, means)
-                if stopping:
-                    raise KeyboardInterrupt
-                if budget.spent(self.step):
-                    break
-        bar.close()
+
+    def step(self) -> dict[str, torch.Tensor]:
+        """A D step, then a G step on the same classes, on this process's slice of the next batch."""
+        at = self.position
+        if at.order is None or at.next_index >= self.steps_per_epoch:  # a new epoch
+            at.order, at.next_index = torch.randperm(len(self.images), generator=self.rng), 0
+        i, rank, world = at.next_index, self.dist.rank, self.dist.world_size
+        idx = at.order[i * self.batch:(i + 1) * self.batch][rank::world].to(self.device)
+        at.next_index += 1
+        losses = self.d_step(self.images[idx], self.labels[idx]) | self.g_step(self.labels[idx])
+        update_ema(self.g_ema, self.g, self.config.ema_decay, self.step_count)
+        self.step_count += 1
+        return losses
+
+    def snapshot(self) -> torch.nn.Module:
+        return self.g_ema
+
+    def finish(self, chosen: Mapping[str, torch.Tensor] | None) -> None:
         # Each process's BatchNorm running statistics came from its own shards: take rank 0's,
         # so every process holds (and rank 0 saves) one model.
         distributed.broadcast_buffers(self.g, self.dist)
         distributed.broadcast_buffers(self.g_ema, self.dist)
-        return dict(self.history)
+        if chosen is not None:
+            self.g_ema.load_state_dict(chosen)
+        self.g_ema.eval()
 
-    def _pass(self, at: Position, images, labels, batch: int, steps: int, stop,
-              checkpoints: TrainingCheckpoints | None, budget: Budget) -> tuple[bool, int]:
-        """Steps ``at.next_index`` .. ``steps`` of an epoch, or fewer once the budget is spent;
-        returns (a stop was requested on the last step, steps counted in ``at.sums``). A stop
-        before that saves ``at`` (with ``checkpoints``) and raises."""
-        rank, world = self.dist.rank, self.dist.world_size
-        stopping = False
-        i = at.next_index - 1
-        for i in range(at.next_index, steps):
-            idx = at.order[i * batch:(i + 1) * batch][rank::world].to(self.device)
-            real, y = images[idx], labels[idx]
-            # --- a D step, then a G step on the same classes
-            losses = self.d_step(real, y) | self.g_step(y)
-            # --- generator EMA, used for sampling
-            update_ema(self.g_ema, self.g, self.config.ema_decay, self.step)
-            self.step += 1
-            for key, value in losses.items():
-                at.sums[key] = at.sums.get(key, 0.0) + value
-            # all processes agree on stopping, or DDP's next collective would hang
-            stopping = distributed.any_process(stop.requested, self.dist)
-            spent = budget.spent(self.step, self.dist)
-            if stopping and i + 1 < steps and not spent:
-                if checkpoints is not None:
-                    checkpoints.save(Position(at.order, i + 1, at.sums))
-                raise KeyboardInterrupt
-            if self.step == budget.start_step + ESTIMATE_AFTER:
-                self._estimate(budget)
-            if spent:
-                break
-        return stopping, i + 1
+    def _stateful(self) -> dict[str, Any]:
+        return {"generator": self.g, "discriminator": self.d, "generator_ema": self.g_ema,
+                "opt_g": self.opt_g, "opt_d": self.opt_d, "scaler_g": self.scaler_g, "scaler_d": self.scaler_d}
 
-    def _announce(self, budget: Budget, n: int, batch: int, steps: int) -> None:
-        if self.dist.is_main and self.train.progress and self.step < budget.total:
-            limit = f", at most {budget.minutes:g} min" if budget.minutes else ""
-            print(f"training budget: {budget.total} steps (about {budget.total / steps:.0f} "
-                  f"epochs of {n} images, batch {batch}){limit}", file=sys.stderr, flush=True)
+    def state_dict(self) -> dict[str, Any]:
+        state = {name: obj.state_dict() for name, obj in self._stateful().items()}
+        position = {"next_index": self.position.next_index, "step_count": self.step_count}
+        if self.position.order is not None:
+            position["order"] = self.position.order
+        return state | {"position": position}
 
-    def _estimate(self, budget: Budget) -> None:
-        if self.dist.is_main and self.train.progress:
-            per_step = (budget.elapsed() - budget.start_elapsed) / ESTIMATE_AFTER
-            left = per_step * (budget.total - self.step)
-            if budget.minutes:
-                left = min(left, budget.minutes * 60 - budget.elapsed())
-            end = datetime.datetime.now() + datetime.timedelta(seconds=max(left, 0))
-            print(f"{per_step:.2f} s/step: expected end at {end:%H:%M} (in {left / 60:.1f} min)",
-                  file=sys.stderr, flush=True)
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        for name, obj in self._stateful().items():
+            obj.load_state_dict(state[name])
+        position = state["position"]
+        self.step_count = int(position["step_count"])
+        self.position = Position(position.get("order"), int(position["next_index"]))
 
-
-ESTIMATE_AFTER = 5  # steps timed before the expected end is printed
-
-
-class Budget:
-    """Steps to reach, and the wall-clock allowance summed over interruptions."""
-
-    def __init__(self, total: int, minutes: float | None, elapsed: float):
-        self.total, self.minutes, self.start_elapsed = total, minutes, elapsed
-        self.start_step: int | None = None
-        self._t0 = time.monotonic()
-
-    def elapsed(self) -> float:
-        return self.start_elapsed + time.monotonic() - self._t0
-
-    def spent(self, step: int, dist: DistInfo | None = None) -> bool:
-        over = bool(self.minutes) and self.elapsed() > 60 * self.minutes
-        if dist is not None and self.minutes:  # every process must stop on the same step
-            over = distributed.any_process(over, dist)
-        return step >= self.total or over
+    def describe(self, epochs: float | None) -> str:
+        about = f"about {epochs:.0f} epochs of " if epochs is not None else ""
+        return f"{about}{len(self.images)} images, batch {self.batch}"
 
 
 def _group(batch: int, largest: int = 4) -> int:

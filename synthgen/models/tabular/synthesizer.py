@@ -17,18 +17,14 @@ from synthgen.data.schema import DISCRETE_KINDS, TableSchema, category_codes, in
 from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.checkpoints import array_digest, open_checkpoints
-from synthgen.models.tabular.checkpoint import TrainingCheckpoints, run_fingerprint
+from synthgen.models.tabular.checkpoint import run_fingerprint
 from synthgen.models.tabular.encoder import TableEncoder
 from synthgen.models.tabular.networks import SamplingGenerator
 from synthgen.models.tabular.sampler import ConditionCoder, GenerationConditions, TrainingSampler
 from synthgen.models.tabular.validation import SnapshotScorer, carve_validation
-from synthgen.models.tabular.trainer import (
-    RealRows,
-    build_gan,
-    distribute,
-    make_generator,
-    train_gan,
-)
+from synthgen.models.tabular.trainer import RealRows, TabularBackend, build_gan, distribute, make_generator
+from synthgen.models.training import loop
+from synthgen.models.training.state import TrainingCheckpoints
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
 
 GENERATE_BATCH = 8_192  # rows whose randomness is drawn at once (fixes the sampling stream)
@@ -95,16 +91,16 @@ class TabularSynthesizer(Synthesizer):
         rng = torch.Generator(device).manual_seed(distributed.rank_seed(train.seed, dist.rank))
         if dist.distributed:
             torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
+        backend = TabularBackend(distribute(parts, dist), sampler, real, layout, model, train, rng, dist)
         checkpoints = None if store is None else TrainingCheckpoints(
-            store, parts, rng, dist, extra={"encoder": encoder.to_dict(), "encoded": encoded}
+            store, backend, rng, dist, extra={"encoder": encoder.to_dict(), "encoded": encoded}
         )
-        progress = checkpoints.restore(saved) if saved else None
-        history = train_gan(
-            distribute(parts, dist), sampler, real, layout, model, train, generator=rng,
-            callback=callback, dist=dist, progress=progress, scorer=scorer,
-            save=None if checkpoints is None else checkpoints.save,
+        history = loop.train(
+            backend, backend.budget, train, dist=dist, scorer=scorer, callback=callback,
+            progress=checkpoints.restore(saved) if saved else None,
+            save=None if checkpoints is None else checkpoints.save, desc="tabular GAN",
         )
-        self.generator_ = parts.generator.eval()  # the chosen snapshot (see train_gan)
+        self.generator_ = parts.generator.eval()  # the chosen snapshot (see TabularBackend.finish)
         self.class_counts_ = {
             label: int((classes == i).sum()) for i, label in enumerate(schema.labels)
         }
