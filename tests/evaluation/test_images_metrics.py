@@ -9,7 +9,8 @@ from scipy import linalg
 from synthgen.errors import DataError
 from synthgen.evaluation.images.augment import ClassicAugment
 from synthgen.evaluation.images.diversity import mean_pairwise_ssim, ms_ssim_plan
-from synthgen.evaluation.images.fidelity import frechet_distance, kernel_distance, prdc
+from synthgen.evaluation.images.fidelity import kernel_distance
+from synthgen.vision.feature_distance import frechet_distance, prdc
 from synthgen.evaluation.classes import class_warnings
 from synthgen.evaluation.images.inputs import check_sets
 from synthgen.evaluation.images.intensity import histogram, wasserstein_1
@@ -20,7 +21,7 @@ from synthgen.evaluation.images.memorization import (
     pixel_vectors,
     privacy_filter_images,
 )
-from synthgen.evaluation.images.network import layer_plan
+from synthgen.vision.classifier import layer_plan
 
 
 def _gauss(n, d=16, shift=0.0, seed=0):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from synthgen.config import IMAGE_BUDGET, ImageModelConfig, TrainConfig, image_budget
+from synthgen.data.imaging import ImageDataset
 from synthgen.errors import UserError
 from synthgen.modalities.imaging import native_size
 from synthgen.models.imaging.networks import build_networks, levels, supported_size
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
+from synthgen.models.imaging.validation import ImageSnapshotScorer, carve_validation
 from tiny_images import tiny_dataset
 
 
@@ -64,3 +67,60 @@ def test_max_steps_ends_inside_an_epoch_and_records_steps():
     assert synth.history_["step"] == [3.0, 6.0, 7.0]
     assert len(synth.history_["loss_d"]) == 3
 
+
+
+# -- snapshot selection on validation images (issue 13) ---------------------------------------
+
+
+def varied_shapes(n: int = 240, size: int = 16, seed: int = 0) -> ImageDataset:
+    """Discs ("a") and squares ("b") of varying size and place: a set with modes to cover."""
+    g = torch.Generator().manual_seed(seed)
+    grid = torch.stack(torch.meshgrid(*[torch.linspace(-1, 1, size)] * 2, indexing="ij"))
+    images, labels = [], []
+    for i in range(n):
+        centre = (torch.rand(2, 1, 1, generator=g) - 0.5) * 0.8
+        radius = 0.3 + 0.4 * torch.rand(1, generator=g)
+        d = grid - centre
+        disc = i % 3 != 0
+        inside = (d**2).sum(0) < radius**2 if disc else (d.abs() < radius).all(0)
+        images.append(torch.where(inside, 0.8, -1.0))
+        labels.append("a" if disc else "b")
+    x = torch.stack(images).unsqueeze(1)
+    x = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    base = tiny_dataset(n=n)
+    return ImageDataset(images=x, labels=labels, patient_ids=base.patient_ids, item_ids=base.item_ids,
+                        source_format="nifti", spatial_dims=2, condition="shape",
+                        reference=base.reference, transforms=base.transforms)
+
+
+def test_validation_images_come_out_of_train_stratified():
+    labels = np.array([0] * 200 + [1] * 100)
+    fit, val = carve_validation(labels, 0.15, seed=0)
+    assert len(val) == 45 and len(fit) == 255 and not set(fit) & set(val)
+    assert (labels[val] == 1).sum() == 15  # each class keeps its share
+    assert carve_validation(labels[:60], 0.15, seed=0) is None  # 9 per class: too few to score
+    assert carve_validation(labels, 0.0, seed=0) is None
+
+
+@pytest.fixture(scope="module")
+def scored_image_fit():
+    torch.set_num_threads(1)
+    model = ImageModelConfig(spatial_dims=2, image_size=16, latent_dim=16, base_channels=8,
+                             generator_lr=1e-3, discriminator_lr=1e-3)
+    train = TrainConfig(max_steps=300, validate_every=50, batch_size=32, seed=0, progress=False,
+                        device="cpu", patience=0)
+    return ImageSynthesizer(model, train).fit(varied_shapes())
+
+
+def test_image_validation_score_improves_and_the_best_snapshot_is_kept(scored_image_fit):
+    h = scored_image_fit.history_
+    assert h["step"] == [50.0 * k for k in range(1, 7)]
+    assert max(h["val_score"]) > h["val_score"][0] + 0.2, h["val_score"]
+    assert max(h["val_coverage"]) > h["val_coverage"][0] + 0.3, h["val_coverage"]  # modes found
+    # the generator kept scores what its round scored: the best one, not the last
+    data = varied_shapes()
+    labels = np.array([scored_image_fit.classes_.index(label) for label in data.labels])
+    fit, val = carve_validation(labels, 0.15, seed=0)
+    y = torch.from_numpy(labels)
+    scorer = ImageSnapshotScorer(data.images[fit], y[fit], data.images[val], y[val], 2, 16, seed=0)
+    assert scorer(scored_image_fit.generator_)["val_score"] == pytest.approx(max(h["val_score"]))

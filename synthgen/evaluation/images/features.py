@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthgen.evaluation.images.network import ImageClassifier, build_classifier
-from synthgen.evaluation.images.training import apply_in_batches, train_classifier
+from synthgen.vision.classifier import ImageClassifier, build_classifier
+from synthgen.vision.training import apply_in_batches, train_classifier
 
 
 @dataclass

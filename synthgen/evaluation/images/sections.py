@@ -9,7 +9,7 @@ import numpy as np
 from synthgen.evaluation.findings import Column, FigureSpec, Findings, Note, Section, Table
 from synthgen.evaluation.gain_tables import gain_figure, gain_table, score_table
 from synthgen.evaluation.images import verdicts
-from synthgen.evaluation.images.fidelity import K_DENSITY_COVERAGE, K_PRECISION_RECALL
+from synthgen.vision.feature_distance import K_DENSITY_COVERAGE, K_PRECISION_RECALL
 from synthgen.evaluation.images.intensity import bin_centres
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.images.memorization import FLAG_P_VALUE

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthgen.evaluation.images.augment import ClassicAugment
-from synthgen.evaluation.images.network import build_classifier
-from synthgen.evaluation.images.training import predict_proba, train_classifier
+from synthgen.vision.classifier import build_classifier
+from synthgen.vision.training import predict_proba, train_classifier
 from synthgen.evaluation.scores import METRIC_KEYS as METRICS
 from synthgen.evaluation.scores import classifier_scores
 from synthgen.evaluation.stats import paired_interval, verdict

@@ -20,6 +20,7 @@ from synthgen.models.imaging.checkpoint import run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.networks import build_generator
 from synthgen.models.imaging.trainer import GanTrainer, memory_format
+from synthgen.models.imaging.validation import ImageSnapshotScorer, carve_validation
 from synthgen.models.training import loop
 from synthgen.models.training.state import TrainingCheckpoints
 from synthgen.runtime import configure_threads, resolve_device, seed_everything
@@ -76,10 +77,11 @@ class ImageSynthesizer(Synthesizer):
                              augment=DiffAugment(flip_axis=left_right_axis(data.reference)))
         if dist.distributed:  # ... then each process its own latents and augmentations
             torch.manual_seed(distributed.rank_seed(train.seed, dist.rank))
-        budget = trainer.attach(data.images, labels, generator)
+        images, labels, scorer = _fit_part_and_scorer(data.images, labels, len(classes), config, train)
+        budget = trainer.attach(images, labels, generator)
         checkpoints = None if store is None else TrainingCheckpoints(store, trainer, generator, dist)
         history = loop.train(
-            trainer, budget, train, dist=dist, callback=callback,
+            trainer, budget, train, dist=dist, callback=callback, scorer=scorer,
             progress=checkpoints.restore(saved) if saved else None,
             save=None if checkpoints is None else checkpoints.save, desc="fit image GAN",
         )
@@ -167,6 +169,19 @@ class ImageSynthesizer(Synthesizer):
         self.generator_ = (generator.to(self.device_, memory_format=memory_format(config.spatial_dims))
                            .eval().requires_grad_(False))
         return self
+
+
+def _fit_part_and_scorer(images: torch.Tensor, labels: torch.Tensor, n_classes: int,
+                         config: ImageModelConfig, train: TrainConfig):
+    """The images the GAN trains on, and a scorer on the validation images carved out of them
+    (``train.validation_share``, stratified); all images and no scorer when too few to score."""
+    carved = carve_validation(labels.numpy(), train.validation_share, train.seed)
+    if carved is None:
+        return images, labels, None
+    fit, val = (torch.from_numpy(i) for i in carved)
+    scorer = ImageSnapshotScorer(images[fit], labels[fit], images[val], labels[val], n_classes,
+                                 config.latent_dim, seed=train.seed)
+    return images[fit], labels[fit], scorer
 
 
 def left_right_axis(reference: Mapping[str, Any]) -> int:
