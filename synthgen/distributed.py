@@ -72,6 +72,20 @@ def setup(device: str = "auto") -> DistInfo:
     return DistInfo(rank, world, local_rank, chosen, rank == 0)
 
 
+def current(device: str = "auto") -> DistInfo:
+    """This process as the process group that ``setup`` joined describes it (one process when
+    none was joined). Models call this: only ``workflow`` (or a script's own ``setup``) joins
+    and leaves the group."""
+    if not is_distributed():
+        return DistInfo(device=resolve_device(device))
+    rank, world = dist.get_rank(), dist.get_world_size()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    chosen = resolve_device(device)
+    if chosen.type == "cuda":
+        chosen = torch.device("cuda", local_rank)
+    return DistInfo(rank, world, local_rank, chosen, rank == 0)
+
+
 @contextlib.contextmanager
 def _signals_to_main_thread_only() -> Iterator[None]:
     """Block SIGINT/SIGTERM while the process group starts its worker threads.

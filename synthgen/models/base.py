@@ -53,12 +53,13 @@ class Synthesizer(abc.ABC):
         """Train on ``data`` (the training split only); return ``self``.
 
         With ``checkpoint_dir``, the full training state (weights, optimizers, EMA, RNG states,
-        epoch) is written there atomically every ``train.checkpoint_every`` epochs and when
+        position) is written there atomically every ``train.checkpoint_every`` rounds and when
         training is interrupted (Ctrl-C: the current step finishes, a checkpoint is written,
         then ``KeyboardInterrupt`` propagates). ``resume=True`` continues from the latest
         checkpoint there, ending in the same state as an uninterrupted run with the same seed.
-        Under ``torchrun`` (see ``synthgen.distributed``) the networks are wrapped in
-        DistributedDataParallel and each process trains on its shard of every batch.
+        Under ``torchrun``, once the process group is joined (``synthgen.distributed.setup``,
+        which ``synthgen.fit`` calls), the networks are wrapped in DistributedDataParallel and
+        each process trains on its shard of every batch.
         """
 
     @abc.abstractmethod

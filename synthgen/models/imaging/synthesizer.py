@@ -68,7 +68,7 @@ class ImageSynthesizer(Synthesizer):
         index = {label: i for i, label in enumerate(classes)}
         labels = torch.tensor([index[label] for label in data.labels], dtype=torch.long)
         configure_threads()
-        dist = distributed.setup(train.device)
+        dist = distributed.current(train.device)  # workflow owns the process group
         store, saved = open_checkpoints(
             checkpoint_dir, run_fingerprint(data.images, labels, config, train, dist), resume)
         # The same seed everywhere: equal initial networks and the same epoch orders ...

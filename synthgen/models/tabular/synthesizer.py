@@ -67,7 +67,7 @@ class TabularSynthesizer(Synthesizer):
         model, train = self._configs()
         train = with_backend_defaults(train, model)
         configure_threads()
-        dist = distributed.setup(train.device)
+        dist = distributed.current(train.device)  # workflow owns the process group
         device = dist.device
         seed_everything(train.seed)
         schema = schema or infer_schema(df, condition, kinds=kinds, drop=drop)
