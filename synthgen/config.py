@@ -109,6 +109,9 @@ class ImageModelConfig(_Strict):
         1.0, ge=0.0, description="weight of the MSGAN diversity term in G's loss (0 disables)"
     )
     diffaug: bool = True
+    ada_target: float = Field(
+        0.0, ge=0.0, lt=1.0, description="adaptive augmentation (StyleGAN2-ADA): tune how often "
+        "DiffAugment applies so that E[sign D(real)] stays near this (ADA's 0.6); 0: always apply")
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     generator_lr: float = Field(2e-4, gt=0)
     discriminator_lr: float = Field(2e-4, gt=0)

@@ -36,7 +36,7 @@ def _one_thread():
 
 def tiny_synth(dims=2, size=16, epochs=2, **train):
     model = ImageModelConfig(spatial_dims=dims, image_size=size, latent_dim=8, base_channels=4,
-                             r1_gamma=train.pop("r1_gamma", 0.0))
+                             r1_gamma=train.pop("r1_gamma", 0.0), ada_target=train.pop("ada_target", 0.0))
     return ImageSynthesizer(model, TrainConfig(epochs=epochs, batch_size=8, progress=False, device="cpu", **train))
 
 
@@ -218,3 +218,23 @@ def test_bf16_autocast_trains_close_to_fp32(dims, size):
         np.testing.assert_allclose(values, runs["fp32"].history_[name], rtol=0.2, atol=0.5, err_msg=name)
     out = runs["bf16"].generate({"a": 2, "b": 1})
     assert out.images.dtype == np.float32 and np.isfinite(out.images).all()
+
+
+def test_adaptive_augmentation_tunes_p_and_resumes_exactly(tmp_path, monkeypatch):
+    """ADA (model.ada_target) starts at p = 0, moves p with D's overfitting signal, records it,
+    and a resumed fit continues with the p it had."""
+    import synthgen.models.imaging.ada as ada
+
+    monkeypatch.setattr(ada, "SPEED_IMAGES", 200)  # p may cross 0..1 within this tiny fit
+    data = tiny_dataset(n=24)
+    whole = tiny_synth(epochs=12, ada_target=0.2).fit(data)
+    p = whole.history_["ada_p"]
+    assert p[0] < 0.2 and max(p) > p[0] + 0.1 and all(0.0 <= v <= 1.0 for v in p), p
+    tiny_synth(epochs=10, ada_target=0.2, checkpoint_every=1).fit(data, checkpoint_dir=tmp_path)
+    resumed = tiny_synth(epochs=12, ada_target=0.2).fit(data, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.history_ == whole.history_
+
+
+def test_diffaugment_with_p_zero_is_the_identity():
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    assert torch.equal(DiffAugment(p=0.0)(x), x)

@@ -5,6 +5,9 @@ small data set does not let D memorise it. Intensity: brightness and contrast (n
 Geometric: integer translation (background -1 shifted in), a cutout box, and a left-right flip
 with probability ``flip_p`` < 0.5: at exactly 0.5 the flip would "leak" (G could produce
 mirrored anatomy unpunished); below it the augmented distributions still differ.
+
+With ``p`` < 1 each transform is applied to a sample with probability ``p`` only: adaptive
+discriminator augmentation (``ada.AdaptiveAugment``) tunes ``p`` during training.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass
 class DiffAugment:
     brightness: float = 0.25  # +- shift in [-1, 1] units
     contrast: float = 0.25  # scale in [1 - c, 1 + c] around the image mean
@@ -22,12 +25,19 @@ class DiffAugment:
     cutout: float = 0.25  # box side as a share of the image side
     flip_p: float = 0.2
     flip_axis: int = 2  # tensor axis of left-right (2: first spatial axis, RAS "R")
+    p: float = 1.0  # probability each transform is applied to a sample (ADA tunes it)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._intensity(x)
-        x = self._flip(x)
-        x = self._translate(x)
-        return self._cutout(x)
+        for transform in (self._intensity, self._flip, self._translate, self._cutout):
+            x = self._sometimes(transform, x)
+        return x
+
+    def _sometimes(self, transform, x: torch.Tensor) -> torch.Tensor:
+        if self.p >= 1.0:  # every sample, drawing nothing more (the fixed DiffAugment)
+            return transform(x)
+        if self.p <= 0.0:
+            return x
+        return torch.where(self._per_sample(x) < self.p, transform(x), x)
 
     def _per_sample(self, x: torch.Tensor) -> torch.Tensor:
         return torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), device=x.device, dtype=x.dtype)

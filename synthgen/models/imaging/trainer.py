@@ -32,6 +32,7 @@ from synthgen import distributed
 from synthgen.config import ImageModelConfig, TrainConfig
 from synthgen.distributed import DistInfo
 from synthgen.errors import UserError
+from synthgen.models.imaging.ada import AdaptiveAugment
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
 from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
@@ -85,6 +86,7 @@ class GanTrainer:
         self.rng: torch.Generator | None = None  # draws each epoch's order (alike on all processes)
         self.images = self.labels = None
         self.batch = self.steps_per_epoch = 0
+        self.ada: AdaptiveAugment | None = None  # set by attach when model.ada_target > 0
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
@@ -108,6 +110,9 @@ class GanTrainer:
             loss = d_loss(self.config.loss, logits_real, logits_fake)
         out = {"loss_d": loss.detach(), "d_real": logits_real.detach().mean(),
                "d_fake": logits_fake.detach().mean()}
+        if self.ada is not None:
+            out["ada_p"] = torch.tensor(self.augment.p, device=self.device)  # p this step used
+            self.ada.observe(logits_real)
         if r1 > 0:
             penalty = r1_penalty(logits_real, real)
             loss = loss + 0.5 * r1 * penalty
@@ -152,6 +157,8 @@ class GanTrainer:
             raise UserError(f"batch size {batch} leaves fewer than 2 images per process for "
                             f"{world} processes: raise --batch-size or lower --nproc_per_node")
         self.batch, self.steps_per_epoch = batch, max(1, n // batch)
+        if self.config.ada_target > 0 and isinstance(self.augment, DiffAugment):
+            self.ada = AdaptiveAugment(self.augment, self.config.ada_target, batch, self.dist)
         return plan_rounds(batch // world, self.steps_per_epoch, self.train)
 
     def train_mode(self) -> None:
@@ -190,6 +197,8 @@ class GanTrainer:
     def state_dict(self) -> dict[str, Any]:
         state = {name: obj.state_dict() for name, obj in self._stateful().items()}
         position = {"next_index": self.position.next_index, "step_count": self.step_count}
+        if self.ada is not None:
+            position["ada"] = self.ada.state_dict()
         if self.position.order is not None:
             position["order"] = self.position.order
         return state | {"position": position}
@@ -200,6 +209,8 @@ class GanTrainer:
         position = state["position"]
         self.step_count = int(position["step_count"])
         self.position = Position(position.get("order"), int(position["next_index"]))
+        if self.ada is not None:
+            self.ada.load_state_dict(position["ada"])
 
     def describe(self, epochs: float | None) -> str:
         about = f"about {epochs:.0f} epochs of " if epochs is not None else ""
