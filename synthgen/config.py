@@ -143,13 +143,14 @@ class TrainConfig(_Strict):
     precision: Precision = Field(
         "auto", description="auto: mixed precision on CUDA (bf16; fp16 with loss scaling for images "
         "on GPUs without bf16), fp32 on CPU; fp32: always; bf16: autocast on any device")
-    checkpoint_every: int = Field(10, ge=0, description="epochs (tables: rounds of validate_every "
-                                  "steps) between checkpoints (0: none)")
-    # Snapshot selection (tables): score the generator on rows carved out of train, keep the best.
+    checkpoint_every: int = Field(10, ge=0, description="rounds (of validate_every steps) between "
+                                  "checkpoints (0: none)")
+    # Snapshot selection: score the generator on rows / images carved out of train, keep the best.
     validation_share: float = Field(
-        0.15, ge=0.0, lt=0.5, description="share of the training rows held out to score snapshots "
-        "(never holdout or test); 0: keep the last generator")
-    validate_every: int | None = Field(None, ge=1, description="steps between scores; None: budget / 30")
+        0.15, ge=0.0, lt=0.5, description="share of the training rows or images held out to score "
+        "snapshots (never holdout or test); 0: keep the EMA generator")
+    validate_every: int | None = Field(None, ge=1, description="steps in a round (a score, logged "
+                                       "losses, checkpoints due); None: budget / 30, or whole epochs")
     patience: int = Field(8, ge=0, description="stop after this many scores without improvement (0: never)")
     resume: bool = Field(False, description="continue from the run's last checkpoint if there is one")
     progress: bool = True
