@@ -103,6 +103,8 @@ class ImageModelConfig(_Strict):
         "when they share one square (cubic) shape up to IMAGE_SIZE_CAP, else IMAGE_SIZE_DEFAULT")
     latent_dim: int = Field(128, ge=1)
     base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
+    refine_blocks: int = Field(0, ge=0, le=4, description="3^d stride-1 conv blocks after each "
+                               "resolution step of G and D (depth where few levels fit, e.g. 28 px)")
     loss: Literal["hinge", "nsgan"] = "hinge"
     r1_gamma: float = Field(0.0, ge=0.0, description="R1 penalty weight (0 disables)")
     mode_seeking: float = Field(

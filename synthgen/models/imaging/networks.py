@@ -92,9 +92,26 @@ class UpBlock(nn.Module):
         return self.conv(self.act(self.norm(x, y)))
 
 
+class RefineBlock(nn.Module):
+    """Conditional BN -> ReLU -> 3^d conv at one resolution (depth without resampling)."""
+
+    def __init__(self, spatial_dims: int, cin: int, cout: int, num_classes: int):
+        super().__init__()
+        self.norm = ConditionalBatchNorm(spatial_dims, cin, num_classes)
+        self.act = Act[Act.RELU]()
+        self.conv = Convolution(spatial_dims, cin, cout, kernel_size=3, padding=1, conv_only=True)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.act(self.norm(x, y)))
+
+
 class ConditionalGenerator(nn.Module):
+    """With ``refine`` > 0, each upsampling is followed by ``refine`` 3^d conv blocks and the
+    last one keeps its width, a 3^d conv making the single output channel: at 28 px (two
+    levels) the plain network is only two transposed convs deep, too shallow for rib detail."""
+
     def __init__(self, spatial_dims: int, image_size: int, latent_dim: int, base_channels: int,
-                 num_classes: int):
+                 num_classes: int, refine: int = 0):
         super().__init__()
         ch = widths(image_size, base_channels)
         self.spatial_dims, self.latent_dim = spatial_dims, latent_dim
@@ -102,8 +119,13 @@ class ConditionalGenerator(nn.Module):
         start = start_side(image_size)
         self.fc = nn.Linear(2 * latent_dim, ch[0] * start**spatial_dims)
         self.start_shape = (ch[0],) + (start,) * spatial_dims
-        self.blocks = nn.ModuleList(UpBlock(spatial_dims, a, b, num_classes) for a, b in zip(ch, ch[1:]))
-        self.out = UpBlock(spatial_dims, ch[-1], 1, num_classes)
+        ups = list(zip(ch, ch[1:])) + ([(ch[-1], ch[-1])] if refine else [])
+        blocks: list[nn.Module] = []
+        for a, b in ups:
+            blocks.append(UpBlock(spatial_dims, a, b, num_classes))
+            blocks.extend(RefineBlock(spatial_dims, b, b, num_classes) for _ in range(refine))
+        self.blocks = nn.ModuleList(blocks)
+        self.out = (RefineBlock if refine else UpBlock)(spatial_dims, ch[-1], 1, num_classes)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x = self.fc(torch.cat([z, self.embed(y)], dim=1)).view(-1, *self.start_shape)
@@ -113,14 +135,20 @@ class ConditionalGenerator(nn.Module):
 
 
 class ProjectionDiscriminator(nn.Module):
-    def __init__(self, spatial_dims: int, image_size: int, base_channels: int, num_classes: int):
+    """With ``refine`` > 0, each strided conv but the last is followed by ``refine`` 3^d convs."""
+
+    def __init__(self, spatial_dims: int, image_size: int, base_channels: int, num_classes: int,
+                 refine: int = 0):
         super().__init__()
         ch = [1] + widths(image_size, base_channels)[::-1]  # 1 -> base -> ... -> widest
-        convs = [
-            _sn_conv(Convolution(spatial_dims, a + (i == len(ch) - 2), b, strides=2, kernel_size=4,
-                                 padding=1, act=("leakyrelu", {"negative_slope": 0.2}), norm=None))
-            for i, (a, b) in enumerate(zip(ch, ch[1:]))
-        ]
+        act = ("leakyrelu", {"negative_slope": 0.2})
+        convs: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(ch, ch[1:])):
+            convs.append(_sn_conv(Convolution(spatial_dims, a + (i == len(ch) - 2), b, strides=2,
+                                              kernel_size=4, padding=1, act=act, norm=None)))
+            if i < len(ch) - 2:
+                convs.extend(_sn_conv(Convolution(spatial_dims, b, b, kernel_size=3, padding=1, act=act,
+                                                  norm=None)) for _ in range(refine))
         self.blocks, self.last = nn.Sequential(*convs[:-1]), convs[-1]
         self.spatial = tuple(range(2, 2 + spatial_dims))
         self.linear = spectral_norm(nn.Linear(ch[-1], 1))
@@ -155,13 +183,12 @@ def _sn_conv(block: Convolution) -> Convolution:
 def build_networks(config: ImageModelConfig, num_classes: int) -> tuple[ConditionalGenerator, ProjectionDiscriminator]:
     """The generator and discriminator for ``config`` (sizes checked here)."""
     levels(config.image_size)
-    g = ConditionalGenerator(config.spatial_dims, config.image_size, config.latent_dim,
-                             config.base_channels, num_classes)
-    d = ProjectionDiscriminator(config.spatial_dims, config.image_size, config.base_channels, num_classes)
-    return g, d
+    d = ProjectionDiscriminator(config.spatial_dims, config.image_size, config.base_channels, num_classes,
+                                config.refine_blocks)
+    return build_generator(config, num_classes), d
 
 
 def build_generator(config: ImageModelConfig, num_classes: int) -> ConditionalGenerator:
     levels(config.image_size)
     return ConditionalGenerator(config.spatial_dims, config.image_size, config.latent_dim,
-                                config.base_channels, num_classes)
+                                config.base_channels, num_classes, config.refine_blocks)
