@@ -146,6 +146,10 @@ class TrainConfig(_Strict):
     validation_share: float = Field(
         0.15, ge=0.0, lt=0.5, description="share of the training rows held out to score snapshots "
         "(never holdout or test); 0: keep the last generator")
+    validation_privacy: float = Field(
+        1.0, ge=0.0, description="weight of the copying penalty in the snapshot score: a snapshot "
+        "whose rows lie closer to the training rows than to the validation rows (DCR share above "
+        "0.5 + one standard error) loses weight x the excess; 0: off")
     validate_every: int | None = Field(None, ge=1, description="steps between scores; None: budget / 30")
     patience: int = Field(8, ge=0, description="stop after this many scores without improvement (0: never)")
     resume: bool = Field(False, description="continue from the run's last checkpoint if there is one")
