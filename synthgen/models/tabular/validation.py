@@ -40,6 +40,8 @@ SYNTHETIC_PER_REAL = 3  # synthetic rows drawn per validation row (less sampling
 _MAX_SYNTHETIC = 5_000
 _HGB = {"max_iter": 60, "learning_rate": 0.15, "early_stopping": False}
 COPY_REFERENCE_CUTS = 5  # training rows compared, at most, in multiples of the validation rows
+_MAX_COPY_REFERENCE = 5_000  # ... and in all (Adult: 2 x 2,000 rows)
+_MAX_COPY_SYNTHETIC = 2_000  # synthetic rows the DCR share is measured on (s.e. <= ~0.02)
 COPY_MARGIN_SE = 1.0  # the penalty starts this many binomial standard errors above 0.5
 NEAR_PERCENTILE = 95  # "near real data": within this percentile of validation -> train distances
 
@@ -142,7 +144,8 @@ class CopyCheck:
         self.near_level = float(np.percentile(nearest_distance(self.x_val, self.x_fit), NEAR_PERCENTILE))
 
     def __call__(self, synthetic: pd.DataFrame) -> tuple[float, float]:
-        x_syn = self.embedding.transform(synthetic)
+        step = -(-len(synthetic) // _MAX_COPY_SYNTHETIC)  # every step-th row: keeps the class mix
+        x_syn = self.embedding.transform(synthetic.iloc[::step])
         d_val, d_fit = nearest_distance(x_syn, self.x_val), nearest_distance(x_syn, self.x_fit)
         near = np.minimum(d_fit, d_val) <= self.near_level
         n = int(near.sum())
@@ -156,11 +159,13 @@ class CopyCheck:
 
 def _class_matched_reference(fit_rows: pd.DataFrame, val: pd.DataFrame, condition: str, seed: int) -> pd.DataFrame:
     """A seeded sample of ``fit_rows`` with ``k`` times the validation rows' count per class,
-    ``k`` as large as every class allows, at most ``COPY_REFERENCE_CUTS`` (and at least 1)."""
+    ``k`` as large as every class allows, at most ``COPY_REFERENCE_CUTS`` and
+    ``_MAX_COPY_REFERENCE`` rows in all (and at least 1)."""
     want = val[condition].astype(str).value_counts()
     labels = fit_rows[condition].astype(str)
     have = labels.value_counts().reindex(want.index, fill_value=0)
-    k = int(np.clip((have // want.clip(lower=1)).min(), 1, COPY_REFERENCE_CUTS))
+    k = int(np.clip(min((have // want.clip(lower=1)).min(), _MAX_COPY_REFERENCE // len(val)), 1,
+                    COPY_REFERENCE_CUTS))
     rng = np.random.default_rng(seed)
     keep = []
     for label, n in want.items():
