@@ -151,6 +151,10 @@ class TrainConfig(_Strict):
     validation_share: float = Field(
         0.15, ge=0.0, lt=0.5, description="share of the training rows or images held out to score "
         "snapshots (never holdout or test); 0: keep the EMA generator")
+    validation_privacy: float = Field(
+        1.0, ge=0.0, description="tables: weight of the copying penalty in the snapshot score: a "
+        "snapshot whose rows lie closer to the training rows than to the validation rows (DCR share "
+        "above 0.5 + one standard error) loses weight x the excess; 0: off")
     validate_every: int | None = Field(None, ge=1, description="steps in a round (a score, logged "
                                        "losses, checkpoints due); None: budget / 30, or whole epochs")
     patience: int = Field(8, ge=0, description="stop after this many scores without improvement (0: never)")

@@ -91,9 +91,11 @@ def test_validation_score_improves_over_training(scored_fit):
 
 def test_the_kept_generator_is_the_best_scoring_snapshot(scored_fit):
     df = clinic(400)
-    _, val = carve_validation(df, "diagnosis", 0.15, seed=0)
+    fit, val = carve_validation(df, "diagnosis", 0.15, seed=0)
     cats = [c.name for c in scored_fit.schema_.columns if c.kind in DISCRETE_KINDS]
-    scorer = SnapshotScorer(val[scored_fit.schema_.names], "diagnosis", cats, scored_fit._rows, seed=0)
+    names = scored_fit.schema_.names
+    scorer = SnapshotScorer(val[names], "diagnosis", cats, scored_fit._rows, seed=0,
+                            fit_rows=fit.sort_index()[names])  # as the fit passes them: in table order
     assert scorer(scored_fit.generator_)["val_score"] == pytest.approx(max(scored_fit.history_["val_score"]))
 
 

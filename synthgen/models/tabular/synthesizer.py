@@ -85,7 +85,8 @@ class TabularSynthesizer(Synthesizer):
                         class_value_counts=sampler.class_value_counts(), device=device)
         scorer = None if val is None else SnapshotScorer(
             val, schema.condition, [c.name for c in schema.columns if c.kind in DISCRETE_KINDS],
-            sample=self._rows, seed=train.seed,
+            sample=self._rows, seed=train.seed, privacy=train.validation_privacy,
+            fit_rows=df.iloc[fit_rows][schema.names] if train.validation_privacy > 0 else None,
         )
         # Each process draws its own rows and dropout masks; rank 0 of one process keeps `seed`.
         rng = torch.Generator(device).manual_seed(distributed.rank_seed(train.seed, dist.rank))
