@@ -183,9 +183,10 @@ def _sn_conv(block: Convolution) -> Convolution:
 def build_networks(config: ImageModelConfig, num_classes: int) -> tuple[ConditionalGenerator, ProjectionDiscriminator]:
     """The generator and discriminator for ``config`` (sizes checked here)."""
     levels(config.image_size)
+    g = build_generator(config, num_classes)  # first: the seeded stream initialises G, then D
     d = ProjectionDiscriminator(config.spatial_dims, config.image_size, config.base_channels, num_classes,
                                 config.refine_blocks)
-    return build_generator(config, num_classes), d
+    return g, d
 
 
 def build_generator(config: ImageModelConfig, num_classes: int) -> ConditionalGenerator:
