@@ -153,3 +153,33 @@ def test_workflow_evaluate_caches_the_encoder_in_the_run_folder(workdir):
     assert second.result.meta["options"]["encoder_cache"] == "loaded"
     assert (Path(fitted.run_dir) / "cache" / ENCODER_FILE).is_file()
     np.testing.assert_equal(_numbers(second.result), _numbers(first.result))
+
+
+def test_images_staged_on_the_device_train_like_batches_copied_per_step(sets):
+    """The accelerator path (images moved once), run on the CPU: the same training."""
+    from synthgen.evaluation.images.network import build_classifier
+    from synthgen.evaluation.images.training import train_classifier
+
+    x, y = sets["train"][0], (sets["train"][1] == "b").astype(np.int64)
+    curves = []
+    for stage in (False, True):
+        net = build_classifier(x.shape[1:], 2, seed=0)
+        curves.append(train_classifier(net, x, y, epochs=2, seed=0, batch_size=16, stage=stage))
+    np.testing.assert_allclose(curves[1], curves[0], rtol=1e-4)
+
+
+def test_share_none_is_not_compared_with_augmentation_as_if_it_were_synthetic():
+    from synthgen.evaluation.images.utility import UtilityResult
+    from synthgen.evaluation.share import ShareChoice
+
+    ba = lambda *v: {m: list(v) for m in ("balanced_accuracy", "macro_f1", "auroc",  # noqa: E731
+                                          "minority_recall")}
+    scores = {"real": ba(0.8, 0.7, 0.9), "real_plus_chosen": ba(0.8, 0.7, 0.9),
+              "real_plus_synth": ba(0.7, 0.6, 0.8), "real_plus_augment": ba(0.6, 0.5, 0.7)}
+    for chosen, expect in ((0.0, False), (0.5, True), (1.0, False)):
+        choice = ShareChoice((0.0, 0.5, 1.0), (0.8, 0.8, 0.8), chosen, (0, 5, 10), 8, 2, 1)
+        u = UtilityResult(list(scores), "b", scores, choice=choice, seeds_asked=3)
+        gains = u.gains("balanced_accuracy")
+        assert ("real_plus_chosen_vs_augment" in gains) is expect
+        assert "real_plus_synth_vs_augment" in gains
+        assert u.summary()["chosen_share"] == chosen

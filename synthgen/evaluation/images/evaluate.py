@@ -92,7 +92,8 @@ def evaluate_images(
     tried on a ``share_validation`` part of the real train images; the best is scored on test.
     ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves. ``cache_dir``: where the trained feature
-    encoder is kept between evaluations of the same real train images (a run's ``cache/``).
+    encoder and the real-only arms' scores are kept between evaluations of the same real images
+    (a run's ``cache/``; see ``cache``).
     """
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()
@@ -149,8 +150,8 @@ def evaluate_images(
 
 def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str, cache_dir,
                     say):
-    """The encoder trained on real train images (or loaded from ``cache_dir``, see
-    ``encoder_cache``) and a fixed random network; every set embedded and standardised in both."""
+    """The encoder trained on real train images (or loaded from ``cache_dir``, see ``cache``)
+    and a fixed random network; every set embedded and standardised in both."""
     sets, seed = f.sets, f.options["seed"]
     enc, f.options["encoder_cache"] = cached_encoder(
         cache_dir, sets.train_x, ytr, len(sets.classes), epochs=f.options["encoder_epochs"],

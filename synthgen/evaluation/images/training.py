@@ -24,11 +24,13 @@ def train_classifier(
     augment: Augment | None = None,
     class_weight: np.ndarray | None = None,
     device: str | torch.device = "cpu",
+    stage: bool | None = None,
 ) -> list[float]:
     """Adam on cross-entropy; returns the mean loss of each epoch. ``y`` holds class indices.
 
-    On an accelerator the images and labels move to ``device`` once and the loss is summed
-    there, read once per epoch: no step waits for a host copy or a sync.
+    ``stage`` (default: on an accelerator): the images move to ``device`` once instead of per
+    batch (not with ``augment``, which works on host arrays). The loss is summed on the device and read once per epoch, so no
+    step waits for a sync.
     """
     device = torch.device(device)
     net.to(device).train()
@@ -37,10 +39,12 @@ def train_classifier(
     weight = None if class_weight is None else torch.as_tensor(class_weight, dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device))
     targets = torch.as_tensor(y, dtype=torch.long).to(device)
-    # On an accelerator the images move once; on the CPU each batch is copied out of ``x`` as
-    # before (a tensor indexed in place gives other last bits, so other numbers for a seed).
-    on_host = augment is not None or device.type == "cpu"
-    images = None if on_host else torch.as_tensor(x, dtype=torch.float32).to(device)
+    # Staged on an accelerator; on the CPU each batch is copied out of ``x`` (a tensor indexed
+    # in place can differ in the last bits, which would change a seed's numbers). Augmented
+    # batches are made on the host, so they are never staged.
+    if stage is None:
+        stage = device.type != "cpu"
+    images = torch.as_tensor(x, dtype=torch.float32).to(device) if stage and augment is None else None
     losses = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # dropout draws

@@ -86,8 +86,12 @@ class UtilityResult:
         s = self.scores
         out = {arm: paired_interval(s[arm][metric], s["real"][metric])
                for arm in self.arms if arm != "real"}
+        # The chosen share against augmentation only when it is neither none (that would be
+        # real only vs augmentation) nor all (the same as real + all synthetic).
+        chosen = self.choice is not None and 0 < self.choice.chosen < 1
         for arm in ("real_plus_chosen", "real_plus_synth"):
-            if arm in self.arms and "real_plus_augment" in self.arms:
+            if (arm in self.arms and "real_plus_augment" in self.arms
+                    and (arm != "real_plus_chosen" or chosen)):
                 out[f"{arm}_vs_augment"] = paired_interval(
                     s[arm][metric], s["real_plus_augment"][metric])
         return out

@@ -92,7 +92,7 @@ def memorization_verdict(f: ImageMeasurements) -> Verdict:
                                   "(about 1% expected for new real images)")
 
 
-def _chosen_words(u, gains, words) -> tuple[str, str, str]:
+def _chosen_words(u, words) -> tuple[str, str, str]:
     """(arm judged, verdict word, how the synthetic images were added) for the verdict."""
     if u.choice is None:
         return "real_plus_synth", words["real_plus_synth"], "adding all synthetic images"
@@ -112,7 +112,7 @@ def utility_verdict(f: ImageMeasurements, metric: str = "balanced_accuracy") -> 
     gains, words = u.gains(metric), u.verdicts(metric)
     if "real_plus_synth" not in gains and "real_plus_chosen" not in gains:
         return Verdict(Severity.CAUTION, "inconclusive: the real + synthetic arm was not run")
-    arm, word, how = _chosen_words(u, gains, words)
+    arm, word, how = _chosen_words(u, words)
     g = gains[arm]
     severity = _GAIN_SEVERITY.get(word, Severity.CAUTION)
     n = len(u.scores["real"][metric])
@@ -135,8 +135,9 @@ def utility_verdict(f: ImageMeasurements, metric: str = "balanced_accuracy") -> 
         a = gains["real_plus_augment"]
         text += (f"; classic augmentation alone {_signed(a['gain'])} "
                  f"({_signed(a['low'])} to {_signed(a['high'])})")
-        vs = gains.get(f"{arm}_vs_augment")
-        if vs is not None and not (u.choice is not None and u.choice.chosen == 0):
+        vs = gains.get("real_plus_synth_vs_augment" if u.choice is not None and u.choice.chosen == 1
+                       else f"{arm}_vs_augment")
+        if vs is not None:
             text += (f"; synthetic minus augmentation {_signed(vs['gain'])} "
                      f"({_signed(vs['low'])} to {_signed(vs['high'])})")
     return Verdict(severity, text)
