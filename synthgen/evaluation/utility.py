@@ -57,8 +57,9 @@ from synthgen.evaluation.stats import paired_interval, verdict
 # The arms this evaluation trains, in the order tables show them.
 ARMS = ("real", "real_plus_chosen", "real_plus_synth", "synth_only", "class_weights",
         "oversample", "smote")
-# Validation carvings averaged when choosing the share (tabular classifiers are cheap).
-SHARE_REPEATS = 3
+# Validation carvings averaged when choosing the share: several on small tables (a validation
+# part of a few dozen rows is noisy; the classifiers are cheap there), one on large ones.
+SHARE_REPEATS, SHARE_REPEATS_BELOW_ROWS = 3, 1000
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -195,8 +196,9 @@ def _choose(x_tr, y_tr, x_sy, y_sy, is_cat, models, max_iter, shares, fraction, 
                 clf.fit(x, y)
             return clf.predict(x_val)
 
+        repeats = SHARE_REPEATS if len(y_tr) < SHARE_REPEATS_BELOW_ROWS else 1
         out[model] = choose_share(x_tr, y_tr, x_sy, y_sy, fit_predict, shares=shares,
-                                  fraction=fraction, repeats=SHARE_REPEATS)
+                                  fraction=fraction, repeats=repeats)
     return out
 
 
