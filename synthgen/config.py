@@ -180,8 +180,20 @@ class SampleConfig(_Strict):
         return v
 
 
+# Shares of the synthetic fill tried when adding synthetic data to real training data: the one
+# with the best balanced accuracy on a validation part of real train is scored on test.
+AUGMENT_SHARES = (0.0, 0.25, 0.5, 1.0)
+SHARE_VALIDATION = 0.2  # part of the real train split held out to choose the share
+
+
 class EvalConfig(_Strict):
     seeds: int = Field(5, ge=1, description="downstream classifier repeats")
+    augment_shares: list[float] = Field(
+        default_factory=lambda: list(AUGMENT_SHARES), min_length=1,
+        description="shares of the synthetic fill tried on validation (0 = none, 1 = all)")
+    share_validation: float = Field(
+        SHARE_VALIDATION, gt=0.0, lt=0.5,
+        description="part of real train held out to choose the share (never the test split)")
     detection_folds: int = Field(5, ge=2)
     max_rows: int = Field(5000, ge=100, description="rows per side used by the costlier metrics")
     # Images: the feature encoder and the downstream CNN are trained here, nothing downloaded.
@@ -191,6 +203,14 @@ class EvalConfig(_Strict):
     copy_quantile: float = Field(
         0.99, gt=0.5, lt=1.0, description="copy threshold: this quantile of unseen-real similarity"
     )
+
+    @field_validator("augment_shares")
+    @classmethod
+    def _shares_in_range(cls, v: list[float]) -> list[float]:
+        bad = [s for s in v if not 0.0 <= s <= 1.0]
+        if bad:
+            raise ValueError(f"shares of the synthetic fill must be in [0, 1], got {bad}")
+        return sorted(set(v))
 
 
 class TrackingConfig(_Strict):

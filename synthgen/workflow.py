@@ -36,6 +36,7 @@ from synthgen.data_locations import find_data, public_config, remember_data
 
 SPLITS_FILE = "splits.json"
 LAST_SAMPLE_FILE = "last_sample.json"
+EVAL_CACHE = "cache"  # what evaluations reuse (e.g. the trained image encoder)
 LATEST = "latest"
 PRIVACY_TOP_UP_ROUNDS = 10
 
@@ -423,7 +424,8 @@ def evaluate(
         synth_payload = modality.read_samples(synthetic, doc)
         if modality.balanced_tstr and set(modality.labels_of(synth_payload, doc)) < set(doc["class_counts"]):
             parts["balanced"] = _balanced_draw(model_dir, len(modality.labels_of(parts["train"], doc)))
-        result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
+        result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say,
+                                   cache_dir=Path(model_dir) / EVAL_CACHE)
         for warning in doc.get("warnings", []):  # what the fit said about the data, repeated
             result.warn(warning)
         from synthgen.report import write_report  # matplotlib: loaded only to render

@@ -13,16 +13,19 @@ from synthgen.evaluation.findings import Direction, HeadlineMetric
 
 ARMS = {
     "real": "real only",
-    "real_plus_synth": "real + synthetic",
+    "real_plus_chosen": "real + synthetic, share chosen on validation",
+    "real_plus_synth": "real + all synthetic",
     "synth_only": "synthetic only (TSTR)",
     "class_weights": "class weights",
     "real_class_weights": "class weights",
     "oversample": "random oversampling",
     "smote": "SMOTE-NC",
     "real_plus_augment": "real + classic augmentation",
-    "real_plus_synth_vs_augment": "real + synthetic instead of classic augmentation",
+    "real_plus_synth_vs_augment": "real + all synthetic instead of classic augmentation",
+    "real_plus_chosen_vs_augment": "real + chosen synthetic share instead of classic augmentation",
 }
-SYNTHETIC_ARMS = ("real_plus_synth", "synth_only", "real_plus_synth_vs_augment")
+SYNTHETIC_ARMS = ("real_plus_chosen", "real_plus_synth", "synth_only",
+                  "real_plus_synth_vs_augment", "real_plus_chosen_vs_augment")
 MODELS = {"gbm": "gradient boosting", "logreg": "logistic regression", "cnn": "CNN"}
 # Downstream test metrics, in the order tables show them.
 METRICS = {
@@ -96,11 +99,23 @@ def _utility_label(model: str, metric: str, arm: str) -> tuple[str, Direction, s
     model_name, what = MODELS.get(model, model), metric_label(metric)
     if arm.startswith("gain_"):
         arm = arm.removeprefix("gain_")
-        if arm == "real_plus_synth_vs_augment":
-            return (f"Gain in {what} from synthetic images instead of classic augmentation "
-                    f"({model_name})", _H, "signed")
+        if arm.endswith("_vs_augment"):
+            which = "the chosen share of" if arm.startswith("real_plus_chosen") else "all"
+            return (f"Gain in {what} from {which} synthetic images instead of classic "
+                    f"augmentation ({model_name})", _H, "signed")
         return f"Gain in {what}, {arm_label(arm)} vs real only ({model_name})", _H, "signed"
     return f"{what.capitalize()}, trained on {arm_label(arm)} ({model_name})", _H, "number"
+
+
+def _share_label(parts: list[str]) -> tuple[str, Direction, str] | None:
+    """``utility/<model>/chosen_share`` and ``utility/<model>/share_validation/<percent>``."""
+    model_name = MODELS.get(parts[1], parts[1])
+    if len(parts) == 3 and parts[2] == "chosen_share":
+        return (f"Share of the synthetic fill chosen on validation ({model_name})", _C, "share")
+    if len(parts) == 4 and parts[2] == "share_validation":
+        return (f"Validation balanced accuracy with {parts[3]}% of the synthetic fill "
+                f"({model_name})", _C, "number")
+    return None
 
 
 def describe(key: str) -> tuple[str, Direction, str]:
@@ -108,6 +123,8 @@ def describe(key: str) -> tuple[str, Direction, str]:
     if key in LABELS:
         return LABELS[key]
     parts = key.split("/")
+    if parts[0] == "utility" and len(parts) >= 3 and _share_label(parts):
+        return _share_label(parts)
     if parts[0] == "utility" and len(parts) == 4:
         return _utility_label(*parts[1:])
     words = " ".join(p.replace("_", " ") for p in parts[1:] or parts)

@@ -35,10 +35,13 @@ HEADLINE = [
     "memorization/exact_copy_share",
     "memorization/membership_auc",
     "utility/gbm/balanced_accuracy/real",
+    "utility/gbm/chosen_share",
+    "utility/gbm/balanced_accuracy/gain_real_plus_chosen",
     "utility/gbm/balanced_accuracy/gain_real_plus_synth",
-    "utility/gbm/minority_recall/gain_real_plus_synth",
+    "utility/gbm/minority_recall/gain_real_plus_chosen",
     "utility/gbm/balanced_accuracy/gain_smote",
-    "utility/logreg/balanced_accuracy/gain_real_plus_synth",
+    "utility/logreg/chosen_share",
+    "utility/logreg/balanced_accuracy/gain_real_plus_chosen",
 ]
 
 
@@ -162,7 +165,8 @@ def _utility_stage(result, train, test, synthetic, condition, cat_list, config, 
         result.warn(f"the test split has fewer than two classes of '{condition}': "
                     "downstream gains were not assessed")
         return
-    util = utility(train, test, synthetic, condition, cat_list, seeds=config.seeds, progress=say)
+    util = utility(train, test, synthetic, condition, cat_list, seeds=config.seeds, progress=say,
+                   shares=config.augment_shares, share_validation=config.share_validation)
     result.metrics.update(util.metrics)
     result.verdicts["utility"] = util.verdict
     result.sections.append(sections.utility_section(util, figures))

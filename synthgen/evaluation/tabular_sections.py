@@ -9,7 +9,13 @@ import pandas as pd
 
 from synthgen.evaluation.distance import category_strings, numeric_array
 from synthgen.evaluation.findings import Column, FigureSpec, Note, Section, Table
-from synthgen.evaluation.gain_tables import gain_figure, gain_table, score_table
+from synthgen.evaluation.gain_tables import (
+    gain_figure,
+    gain_table,
+    score_table,
+    share_notes,
+    share_table,
+)
 from synthgen.evaluation.names import MODELS, arm_label
 
 MAX_FIGURE_COLUMNS = 24
@@ -145,6 +151,8 @@ def utility_section(util, figures: bool = True) -> Section:
     ]
     blocks += [Note(f"Arm '{arm_label(arm)}' was not run: {why}.") for arm, why in
                util.skipped.items()]
+    if util.choices:
+        blocks += share_notes(util.choices) + [share_table(util.choices)]
     for model in s.model.unique():
         blocks += _model_tables(s, model)
     if figures:

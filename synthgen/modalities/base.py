@@ -83,4 +83,7 @@ class Modality(abc.ABC):
         doc: Mapping[str, Any],
         config: EvalConfig,
         progress: Callable[[str], None] | None,
-    ) -> Any: ...
+        cache_dir: Path | None = None,
+    ) -> Any:
+        """Findings of ``synthetic`` against the saved splits; ``cache_dir`` (in the run folder)
+        may keep what does not depend on the sample (e.g. a trained image encoder)."""

@@ -159,7 +159,7 @@ class ImageModality(Modality):
         return {"grid.png": preview_grid(np.asarray(samples.images), samples.labels, reference=reference)}
 
     # -- evaluation --------------------------------------------------------------------------
-    def evaluate(self, splits, synthetic, doc, config, progress):
+    def evaluate(self, splits, synthetic, doc, config, progress, cache_dir=None):
         from synthgen.evaluation.images import evaluate_images
         from synthgen.models.imaging.synthesizer import left_right_axis
 
@@ -176,11 +176,14 @@ class ImageModality(Modality):
             encoder_epochs=config.image_encoder_epochs,
             max_images=config.image_max_images,
             copy_quantile=config.copy_quantile,
+            shares=config.augment_shares,
+            share_validation=config.share_validation,
             tstr_x=None if balanced is None else np.asarray(balanced.images),
             tstr_y=None if balanced is None else list(balanced.labels),
             flip_axis=left_right_axis(doc["metadata"]["reference"]),  # as the GAN flips
             history=doc.get("history"),
             progress=progress,
+            cache_dir=cache_dir,
             device=str(resolve_device("auto")),  # wherever the model was trained
         )
         result.meta.setdefault("dataset", doc["data"].get("name"))

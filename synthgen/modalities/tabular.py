@@ -115,7 +115,7 @@ class TabularModality(Modality):
         return {"preview.csv": buf.getvalue().encode()}
 
     # -- evaluation --------------------------------------------------------------------------
-    def evaluate(self, splits, synthetic, doc, config, progress):
+    def evaluate(self, splits, synthetic, doc, config, progress, cache_dir=None):
         from synthgen.evaluation.tabular import evaluate_tables
 
         schema = _schema(doc)

@@ -19,8 +19,8 @@ def test_arms_metrics_and_intervals(splits):
     train, holdout, test = splits
     rep = utility(train, test, holdout, "diagnosis", seeds=2, max_iter=30)
     s = rep.summary
-    assert set(s.arm) == {"real", "real_plus_synth", "synth_only", "class_weights",
-                          "oversample", "smote"}
+    assert set(s.arm) == {"real", "real_plus_chosen", "real_plus_synth", "synth_only",
+                          "class_weights", "oversample", "smote"}
     assert set(s.metric) == {"balanced_accuracy", "macro_f1", "auroc", "minority_recall"}
     assert rep.minority_class == "malignant"
     real = s[(s.model == "gbm") & (s.arm == "real") & (s.metric == "auroc")]["mean"].iloc[0]
@@ -30,15 +30,18 @@ def test_arms_metrics_and_intervals(splits):
     assert rep.verdict.text.split(" —")[0] in {"helps", "no clear effect", "hurts", "mixed"}
 
 
-def test_mislabelled_synthetic_data_hurts_and_the_verdict_says_so(splits):
+def test_mislabelled_synthetic_data_hurts_and_validation_keeps_it_out(splits):
     train, holdout, test = splits
     swap = {"benign": "malignant", "malignant": "benign"}
     wrong = pd.concat([holdout.assign(diagnosis=holdout.diagnosis.map(swap))] * 2)
     rep = utility(train, test, wrong, "diagnosis", seeds=3, models=("logreg",))
     assert rep.metrics["utility/logreg/balanced_accuracy/gain_real_plus_synth_high"] < 0
     assert rep.metrics["utility/logreg/auroc/synth_only"] < 0.3
-    assert rep.verdict.severity is Severity.BAD
-    assert rep.verdict.text.startswith("hurts") and "does better than synthetic data" in rep.verdict.text
+    # the share chosen on validation is none: the judged arm is real only, not "hurts"
+    assert rep.metrics["utility/logreg/chosen_share"] == 0.0
+    assert rep.verdict.severity is not Severity.GOOD
+    assert rep.verdict.text.startswith("no clear effect")
+    assert "validation chose no synthetic data" in rep.verdict.text
 
 
 def test_one_class_fill_skips_tstr(splits):

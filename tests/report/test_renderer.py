@@ -74,7 +74,7 @@ def test_counts_read_as_whole_numbers(html):
 
 def test_headline_shows_labels_and_the_interval_with_its_gain(html):
     assert "fidelity/" not in html.split('id="headline"')[1].split("</table>")[0]
-    assert "Gain in balanced accuracy, real + synthetic vs real only (CNN)" in html
+    assert "Gain in balanced accuracy, real + all synthetic vs real only (CNN)" in html
     assert "-0.014 [-0.022, -0.005]" in html
     assert "_low" not in html and "_high" not in html
     assert "fixed random network" in html

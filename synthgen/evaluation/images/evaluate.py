@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from synthgen.config import AUGMENT_SHARES, SHARE_VALIDATION
 from synthgen.evaluation.classes import class_warnings, count_labels
 from synthgen.evaluation.findings import Findings
 from synthgen.evaluation.images.diversity import class_diversity
-from synthgen.evaluation.images.features import (
-    encoder_accuracy,
-    fit_encoder,
-    random_encoder,
-    standardise,
-)
+from synthgen.evaluation.images.cache import cached_encoder
+from synthgen.evaluation.images.features import encoder_accuracy, random_encoder, standardise
 from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
 from synthgen.evaluation.images.intensity import intensity_summary
@@ -75,10 +73,13 @@ def evaluate_images(
     ssim_pairs: int = 200,
     copy_quantile: float = DEFAULT_QUANTILE,
     arms: Sequence[str] | None = None,
+    shares: Sequence[float] = AUGMENT_SHARES,
+    share_validation: float = SHARE_VALIDATION,
     tstr_x: Any = None, tstr_y: Any = None,
     flip_axis: int = -1,
     history: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
     progress: Callable[[str], None] | None = None,
+    cache_dir: str | Path | None = None,
     device: str = "cpu",
     seed: int = 0,
 ) -> Findings:
@@ -87,8 +88,12 @@ def evaluate_images(
     Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
     downstream classifiers. ``tstr_x``/``tstr_y``: a balanced draw from the model for the
     synthetic-only arm (a ``fill`` sample lacks the majority class); ``flip_axis``: the tensor
-    axis of left-right, for classic augmentation. ``history``: generator training losses, ``{name: [per epoch]}`` or
-    ``[{name: value} per epoch]``, drawn as curves.
+    axis of left-right, for classic augmentation. ``shares``: shares of the synthetic images
+    tried on a ``share_validation`` part of the real train images; the best is scored on test.
+    ``history``: generator training losses, ``{name: [per epoch]}`` or
+    ``[{name: value} per epoch]``, drawn as curves. ``cache_dir``: where the trained feature
+    encoder and the real-only arms' scores are kept between evaluations of the same real images
+    (a run's ``cache/``; see ``cache``).
     """
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()
@@ -98,7 +103,7 @@ def evaluate_images(
     f = ImageMeasurements(sets=sets, history=history, options=dict(
         seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
         feature_dim=feature_dim, ssim_pairs=ssim_pairs, copy_quantile=copy_quantile, seed=seed,
-        notes=notes))
+        shares=list(shares), share_validation=share_validation, notes=notes))
     classes = sets.classes
     index = {c: i for i, c in enumerate(classes)}
     to_idx = lambda y: np.array([index[v] for v in y], dtype=np.int64)  # noqa: E731
@@ -110,8 +115,8 @@ def evaluate_images(
         return now
 
     t = time.perf_counter()
-    say("image evaluation: training the feature encoder on real train images")
-    enc, feats = _feature_spaces(f, ytr, yte, feature_dim, device)
+    say("image evaluation: the feature encoder (trained on real train images, or cached)")
+    enc, feats = _feature_spaces(f, ytr, yte, feature_dim, device, cache_dir, say)
     t = lap("features", t)
     say("image evaluation: fidelity (FD, KID, precision/recall, density/coverage)")
     _fidelity(f, feats)
@@ -135,18 +140,22 @@ def evaluate_images(
         f.utility = downstream_gains(
             sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
             seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, tstr=tstr,
-            flip_axis=flip_axis, device=device, progress=say)
+            flip_axis=flip_axis, shares=shares, share_validation=share_validation,
+            cache_dir=cache_dir, device=device, progress=say)
+        f.options["real_arms_cache"] = f.utility.cache
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
     return build_findings(f, *_class_counts(sets))
 
 
-def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str):
-    """The encoder trained on real train images and a fixed random network; every set embedded
-    and standardised in both."""
+def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str, cache_dir,
+                    say):
+    """The encoder trained on real train images (or loaded from ``cache_dir``, see ``cache``)
+    and a fixed random network; every set embedded and standardised in both."""
     sets, seed = f.sets, f.options["seed"]
-    enc = fit_encoder(sets.train_x, ytr, len(sets.classes), epochs=f.options["encoder_epochs"],
-                      seed=seed, feature_dim=feature_dim, device=device)
+    enc, f.options["encoder_cache"] = cached_encoder(
+        cache_dir, sets.train_x, ytr, len(sets.classes), epochs=f.options["encoder_epochs"],
+        seed=seed, feature_dim=feature_dim, device=device, say=say)
     f.encoder_losses = enc.losses
     f.encoder_accuracy = encoder_accuracy(enc, sets.test_x, yte)
     spaces = {"encoder": enc, "random": random_encoder(sets.image_shape, seed=seed,

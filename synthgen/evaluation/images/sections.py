@@ -7,13 +7,20 @@ import math
 import numpy as np
 
 from synthgen.evaluation.findings import Column, FigureSpec, Findings, Note, Section, Table
-from synthgen.evaluation.gain_tables import gain_figure, gain_table, score_table
+from synthgen.evaluation.gain_tables import (
+    gain_figure,
+    gain_table,
+    score_table,
+    share_notes,
+    share_table,
+)
 from synthgen.evaluation.images import verdicts
 from synthgen.vision.feature_distance import K_DENSITY_COVERAGE, K_PRECISION_RECALL
 from synthgen.evaluation.images.intensity import bin_centres
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.images.memorization import FLAG_P_VALUE
 from synthgen.evaluation.images.metrics import flat_metrics
+from synthgen.evaluation.images.utility import GAIN_PRECISION
 from synthgen.evaluation.names import arm_label, headline
 from synthgen.evaluation.scores import METRIC_KEYS
 from synthgen.evaluation.training import by_epoch, curves_figure, training_section
@@ -26,7 +33,9 @@ HEADLINE = (
     "fidelity/density_encoder", "fidelity/coverage_encoder", "fidelity/fd_random",
     "fidelity/fd_random_baseline", "diversity/ms_ssim_synthetic", "diversity/ms_ssim_real",
     "diversity/ms_ssim_test", "memorization/copy_rate_pixel", "memorization/copy_rate_encoder",
-    "utility/cnn/balanced_accuracy/real", "utility/cnn/balanced_accuracy/gain_real_plus_synth",
+    "utility/cnn/balanced_accuracy/real", "utility/cnn/chosen_share",
+    "utility/cnn/balanced_accuracy/gain_real_plus_chosen",
+    "utility/cnn/balanced_accuracy/gain_real_plus_synth",
     "utility/cnn/balanced_accuracy/gain_real_plus_augment",
 )
 
@@ -153,9 +162,14 @@ def _utility_section(f: ImageMeasurements) -> Section:
     bal = u.gains("balanced_accuracy")
     blocks = [
         Note(verdict.text, verdict.severity),
-        Note(f"A small MONAI CNN trained {o['epochs']} epochs per arm over {o['seeds']} seeds, "
+        Note(f"A small MONAI CNN trained {o['epochs']} epochs per arm over {u.seeds_run} seeds, "
              f"tested on the real test split. Minority class (recall): {u.minority}. Gains are "
-             "paired per seed; 'helps' only when the whole 95% interval is above zero."),
+             "paired per seed; 'helps' only when the whole 95% interval is above zero."
+             + _seeds_note(u)),
+    ]
+    if u.choice is not None:
+        blocks += share_notes({"cnn": u.choice}, "images") + [share_table({"cnn": u.choice}, "images")]
+    blocks += [
         score_table(means, "Test scores (mean ± sd over seeds)"),
         gain_table(gains, u.verdicts("balanced_accuracy"),
                    "Gain over real only (paired 95% interval)"),
@@ -165,6 +179,14 @@ def _utility_section(f: ImageMeasurements) -> Section:
     if rows:
         blocks.append(gain_figure(rows))
     return Section("utility", "Downstream gains: does synthetic data help a classifier?", blocks)
+
+
+def _seeds_note(u) -> str:
+    if u.seeds_run >= u.seeds_asked:
+        return ""
+    return (f" {u.seeds_asked} seeds were asked for; after {u.seeds_run} the judged gain's "
+            f"interval was already within ±{GAIN_PRECISION} (a rule on its width only, never "
+            "its sign), so the rest were not trained.")
 
 
 def _training_section(f: ImageMeasurements) -> Section:
@@ -202,4 +224,5 @@ def build_findings(f: ImageMeasurements, counts: dict, notes: list[str]) -> Find
               "timings_s": {k: round(v, 2) for k, v in f.timings.items()}}
     if f.utility is not None:
         r.meta["minority_class"] = f.utility.minority
+        r.meta["utility_seeds"] = f.utility.seeds_run
     return r

@@ -10,6 +10,7 @@ import numpy as np
 from synthgen.evaluation.findings import Severity, Verdict
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.names import metric_label
+from synthgen.evaluation.share import share_label
 
 # FD within this factor of the real baseline reads as "close", within the next as "moderate".
 CLOSE_RATIO, MODERATE_RATIO = 1.5, 4.0
@@ -91,16 +92,39 @@ def memorization_verdict(f: ImageMeasurements) -> Verdict:
                                   "(about 1% expected for new real images)")
 
 
+def _chosen_words(u, words) -> tuple[str, str, str]:
+    """(arm judged, verdict word, how the synthetic images were added) for the verdict."""
+    if u.choice is None:
+        return "real_plus_synth", words["real_plus_synth"], "adding all synthetic images"
+    c = u.choice
+    if c.chosen == 0:
+        return ("real_plus_chosen", words["real_plus_chosen"],
+                f"validation chose no synthetic data, so the classifier stays real-only (gain 0 "
+                f"by construction; {c.evidence('images')})")
+    return ("real_plus_chosen", words["real_plus_chosen"],
+            f"adding {share_label(c.chosen)} of the synthetic images (the share validation chose)")
+
+
 def utility_verdict(f: ImageMeasurements, metric: str = "balanced_accuracy") -> Verdict:
+    """Judged on real + the share of synthetic images chosen on validation (all of them when no
+    choice was made); classic augmentation alongside."""
     u = f.utility
     gains, words = u.gains(metric), u.verdicts(metric)
-    if "real_plus_synth" not in gains:
+    if "real_plus_synth" not in gains and "real_plus_chosen" not in gains:
         return Verdict(Severity.CAUTION, "inconclusive: the real + synthetic arm was not run")
-    g, word = gains["real_plus_synth"], words["real_plus_synth"]
+    arm, word, how = _chosen_words(u, words)
+    g = gains[arm]
     severity = _GAIN_SEVERITY.get(word, Severity.CAUTION)
-    text = (f"{word}: adding synthetic images changed {metric_label(metric)} by "
-            f"{_signed(g['gain'])} (95% interval {_signed(g['low'])} to {_signed(g['high'])}, "
-            f"{len(u.scores['real'][metric])} seeds)")
+    n = len(u.scores["real"][metric])
+    if u.choice is not None and u.choice.chosen == 0:
+        text = f"{word}: {how}"
+        if "real_plus_synth" in gains:
+            a = gains["real_plus_synth"]
+            text += (f"; all synthetic images, not chosen, changed {metric_label(metric)} by "
+                     f"{_signed(a['gain'])} ({_signed(a['low'])} to {_signed(a['high'])}, {n} seeds)")
+    else:
+        text = (f"{word}: {how} changed {metric_label(metric)} by {_signed(g['gain'])} (95% "
+                f"interval {_signed(g['low'])} to {_signed(g['high'])}, {n} seeds)")
     ratio = fd_ratio(f)
     if word == "helps" and ratio > MODERATE_RATIO:
         # Seen with uniform noise on PneumoniaMNIST (+0.05): extra off-manifold images regularise.
@@ -111,7 +135,8 @@ def utility_verdict(f: ImageMeasurements, metric: str = "balanced_accuracy") -> 
         a = gains["real_plus_augment"]
         text += (f"; classic augmentation alone {_signed(a['gain'])} "
                  f"({_signed(a['low'])} to {_signed(a['high'])})")
-        vs = gains.get("real_plus_synth_vs_augment")
+        vs = gains.get("real_plus_synth_vs_augment" if u.choice is not None and u.choice.chosen == 1
+                       else f"{arm}_vs_augment")
         if vs is not None:
             text += (f"; synthetic minus augmentation {_signed(vs['gain'])} "
                      f"({_signed(vs['low'])} to {_signed(vs['high'])})")
