@@ -122,30 +122,41 @@ def evaluate_images(
     _fidelity(f, feats)
     t = lap("fidelity", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
-    pcx, pcy, f.options["stand_in_classes"] = sets.per_class_synthetic()
-    f.diversity, f.ssim_plan = class_diversity(
-        sets.train_x, sets.train_y, pcx, pcy, classes,
-        test_x=sets.test_x, test_y=sets.test_y, pairs=ssim_pairs, seed=seed)
+    _diversity(f)
     t = lap("diversity", t)
     say("image evaluation: memorization (nearest training image per synthetic image)")
     _memorization(f, enc, feats["encoder"], copy_quantile)
     t = lap("memorization", t)
 
-    # -- downstream gains ------------------------------------------------------------------------
     if seeds > 0:
-        tstr = None
-        if sets.balanced_x is not None:
-            tstr = (sets.balanced_x, to_idx(sets.balanced_y))
-            f.options["tstr_images"] = len(sets.balanced_x)
-        f.utility = downstream_gains(
-            sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=classes,
-            seeds=seeds, epochs=epochs, arms=tuple(arms) if arms else None, tstr=tstr,
-            flip_axis=flip_axis, shares=shares, share_validation=share_validation,
-            cache_dir=cache_dir, device=device, progress=say)
-        f.options["real_arms_cache"] = f.utility.cache
+        _utility(f, to_idx, ytr, yte, ysy, arms, flip_axis, cache_dir, device, say)
         t = lap("utility", t)
     f.timings["total"] = time.perf_counter() - clock
     return build_findings(f, *_class_counts(sets))
+
+
+def _diversity(f: ImageMeasurements) -> None:
+    sets, o = f.sets, f.options
+    pcx, pcy, o["stand_in_classes"] = sets.per_class_synthetic()
+    f.diversity, f.ssim_plan = class_diversity(
+        sets.train_x, sets.train_y, pcx, pcy, sets.classes,
+        test_x=sets.test_x, test_y=sets.test_y, pairs=o["ssim_pairs"], seed=o["seed"])
+
+
+def _utility(f: ImageMeasurements, to_idx, ytr, yte, ysy, arms, flip_axis: int, cache_dir, device: str,
+             say) -> None:
+    """Downstream gains; synthetic-only (TSTR) on the balanced draw from the model when given."""
+    sets, o = f.sets, f.options
+    tstr = None
+    if sets.balanced_x is not None:
+        tstr = (sets.balanced_x, to_idx(sets.balanced_y))
+        o["tstr_images"] = len(sets.balanced_x)
+    f.utility = downstream_gains(
+        sets.train_x, ytr, sets.test_x, yte, sets.synth_x, ysy, classes=sets.classes,
+        seeds=o["seeds"], epochs=o["epochs"], arms=tuple(arms) if arms else None, tstr=tstr,
+        flip_axis=flip_axis, shares=o["shares"], share_validation=o["share_validation"],
+        cache_dir=cache_dir, device=device, progress=say)
+    o["real_arms_cache"] = f.utility.cache
 
 
 def _feature_spaces(f: ImageMeasurements, ytr, yte, feature_dim: int, device: str, cache_dir,

@@ -169,18 +169,16 @@ def downstream_gains(
     choice = None
     if "real_plus_chosen" in arms:
         say("downstream classifier: choosing the synthetic share on validation")
-        # Real *train* images and the synthetic ones only: the test split cannot be chosen on.
-        fit_predict = partial(_fit_predict, n_classes=n_classes, epochs=epochs, device=device)
-        choice = choose_share(train_x, train_y, synth_x, synth_y, fit_predict, shares=shares,
-                              fraction=share_validation, repeats=share_repeats)
+        choice = _choose(train_x, train_y, synth_x, synth_y, n_classes, epochs, device, shares,
+                         share_validation, share_repeats)
     # A chosen share of 0 / 1 trains on exactly the rows of the real / real + all synthetic arm.
     twin = {0.0: "real", 1.0: "real_plus_synth"}.get(choice.chosen) if choice else None
     reuse = twin in arms
     judged = "real_plus_chosen" if choice else "real_plus_synth"
     cache = ArmScores(cache_dir, cache_key(
         {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y},
-        {"what": "real-only arms", "n_classes": n_classes, "epochs": epochs,
-         "flip_axis": flip_axis, "weights": weights.tolist()}, device))
+        {"what": "real-only arms", "n_classes": n_classes, "epochs": epochs, "flip_axis": flip_axis,
+         "weights": weights.tolist()}, device))
     scores = {a: {m: [] for m in METRICS} for a in arms}
     losses: dict[str, list[float]] = {}
     run = 0
@@ -189,17 +187,12 @@ def downstream_gains(
             if arm == "real_plus_chosen" and reuse:
                 continue
             entry = cache.get(arm, seed) if arm in REAL_ONLY_ARMS else None
-            if entry is not None:
-                row, curve = entry["scores"], entry["losses"]
-            else:
+            if entry is None:
                 say(f"downstream classifier: {arm}, seed {seed + 1}/{seeds}")
-                x, y = _arm_data(arm, train_x, train_y, synth_x, synth_y, tstr)
-                if arm == "real_plus_chosen":
-                    take = share_indices(synth_y, choice.chosen, np.random.default_rng([seed, 1]))
-                    x, y = np.concatenate([x, synth_x[take]]), np.concatenate([y, synth_y[take]])
-                row, curve = train(arm, x, y, seed)
+                entry = _run_arm(arm, seed, train, (train_x, train_y, synth_x, synth_y, tstr), choice)
                 if arm in REAL_ONLY_ARMS:
-                    cache.put(arm, seed, row, curve)
+                    cache.put(arm, seed, entry["scores"], entry["losses"])
+            row, curve = entry["scores"], entry["losses"]
             if seed == 0:
                 losses[arm] = curve
             for m in METRICS:
@@ -213,6 +206,27 @@ def downstream_gains(
                 f"{run} seeds; stopping")
             break
     return UtilityResult(list(arms), classes[minority], scores, losses, choice, seeds, cache.save())
+
+
+def _choose(train_x, train_y, synth_x, synth_y, n_classes: int, epochs: int, device: str, shares,
+            share_validation: float, repeats: int) -> ShareChoice:
+    """The synthetic share, chosen on real *train* images and the synthetic ones only: the
+    test split cannot be chosen on."""
+    fit_predict = partial(_fit_predict, n_classes=n_classes, epochs=epochs, device=device)
+    return choose_share(train_x, train_y, synth_x, synth_y, fit_predict, shares=shares,
+                        fraction=share_validation, repeats=repeats)
+
+
+def _run_arm(arm: str, seed: int, train, data, choice: ShareChoice | None) -> dict:
+    """One arm's scores and loss curve for one seed; the chosen-share arm adds its share of the
+    synthetic images (drawn per seed) to the real ones."""
+    x, y = _arm_data(arm, *data)
+    if arm == "real_plus_chosen":
+        synth_x, synth_y = data[2], data[3]
+        take = share_indices(synth_y, choice.chosen, np.random.default_rng([seed, 1]))
+        x, y = np.concatenate([x, synth_x[take]]), np.concatenate([y, synth_y[take]])
+    row, curve = train(arm, x, y, seed)
+    return {"scores": row, "losses": curve}
 
 
 def _train_arm(arm: str, x: np.ndarray, y: np.ndarray, seed: int, *, n_classes: int, epochs: int,
