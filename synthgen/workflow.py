@@ -31,6 +31,7 @@ from synthgen.data.splits import Splits, make_splits
 from synthgen.errors import DataError, Interrupted, ModelFileError, TrackingError, UserError
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model, read_document, write_model
+from synthgen.models.run_document import BUILD_SETTINGS, RunDocument
 from synthgen.models.base import resolve_class_counts
 from synthgen.data_locations import find_data, public_config, remember_data
 
@@ -110,7 +111,7 @@ def _tracker(config: TrackingConfig):
 class FitResult:
     run_dir: Path
     synthesizer: Any
-    document: dict[str, Any]
+    document: RunDocument | None
     run_id: str | None = None
     main: bool = True  # False on torchrun's other processes: they trained, rank 0 wrote and logged
 
@@ -183,15 +184,14 @@ def fit(config: FitConfig, *, parent_run_id: str | None = None, tracker=None) ->
         if not dist.is_main:
             distributed.barrier()  # rank 0 has written the model folder
             distributed.cleanup()
-            return FitResult(run_dir, synth, {}, None, main=False)
+            return FitResult(run_dir, synth, None, None, main=False)
 
         # -- write the model folder first: a tracking failure below must not lose it
         doc_extra = {
             "name": config.name,
-            "modality": config.model.kind,
             # No input path, no identifier: the folder is shared and logged. The data is found
             # again by its fingerprint (see data_locations).
-            "config": public_config(config),
+            "config": {k: v for k, v in public_config(config).items() if k not in BUILD_SETTINGS},
             "warnings": [*loaded.notes, *warnings],
             "data": {
                 "file": data_path.name,
@@ -234,10 +234,10 @@ def _write_run_folder(run_dir: Path, synth, modality, doc_extra: Mapping[str, An
             (tmp / "previews" / fname).write_bytes(blob)
 
 
-def _log_model_folder(tracker, run_dir: Path, doc: Mapping[str, Any], tracking: TrackingConfig) -> None:
+def _log_model_folder(tracker, run_dir: Path, doc: RunDocument, tracking: TrackingConfig) -> None:
     """The generator as a pyfunc model (it carries the whole model folder), registered unless
     ``tracking.register_model`` is off, and the previews as plain artifacts to look at."""
-    tracker.log_model(run_dir, registered_name=f"synthgen-{doc['data']['name']}")
+    tracker.log_model(run_dir, registered_name=f"synthgen-{doc.dataset}")
     if (run_dir / "previews").is_dir():
         tracker.log_artifacts(run_dir / "previews", "previews")
 
@@ -245,14 +245,14 @@ def _log_model_folder(tracker, run_dir: Path, doc: Mapping[str, Any], tracking: 
 def relog(model_dir: str | Path, *, tracking: TrackingConfig | None = None, tracker=None) -> str | None:
     """Log an already written model folder as a new fit run (after a tracking outage)."""
     model_dir = Path(model_dir)
-    doc = read_document(model_dir)
-    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    doc = read_run_document(model_dir)
+    tracking = tracking or doc.tracking()
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with tracker.start_run(doc["name"], experiment=doc["experiment"], run_type="fit") as run:
-        tracker.log_params(doc["config"])
+    with tracker.start_run(doc.name, experiment=doc.experiment, run_type="fit") as run:
+        tracker.log_params(doc.fit_config().model_dump(mode="json"))
         tracker.set_tags({"synthgen.relogged_from": str(model_dir.resolve())})
-        history = doc.get("history") or {}
+        history = doc.history
         for epoch in range(max((len(v) for v in history.values()), default=0)):
             tracker.log_metrics({k: v[epoch] for k, v in history.items() if epoch < len(v)}, step=epoch + 1)
         _log_model_folder(tracker, model_dir, doc, tracking)
@@ -281,6 +281,20 @@ class SampleResult:
     run_id: str | None = None
 
 
+def read_run_document(model_dir: Path) -> RunDocument:
+    return fit_run(read_document(model_dir), model_dir)
+
+
+def fit_run(doc: RunDocument, model_dir: Path) -> RunDocument:
+    """``doc`` if it is a ``synthgen fit`` run's (a ``save()``d model has no run to log to)."""
+    if doc.config is None or doc.data is None:
+        raise ModelFileError(
+            f"{model_dir}: a model saved from Python, not a `synthgen fit` run: it has no data "
+            "record or run settings; sample it with synthgen.load(...).sample(...)"
+        )
+    return doc
+
+
 def resolve_model_dir(model: str | Path | None, runs_dir: str | Path = "runs") -> Path:
     """``None`` means the last fit (``runs/latest``)."""
     if model is not None:
@@ -303,17 +317,18 @@ def sample(
     """Draw exact per-class counts from a fitted model and write them in the input's format."""
     model_dir = resolve_model_dir(model_dir)
     synth, doc = load_model(model_dir)
-    modality = get_modality(doc["modality"])
+    doc = fit_run(doc, model_dir)
+    modality = get_modality(doc.kind)
     counts = resolve_class_counts(
         synth.class_counts_, n=config.n, balance=config.balance, classes=config.classes or None
     )
     out = Path(config.out) if config.out else modality.default_output(model_dir, doc)
     modality.check_output(out, doc)
 
-    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    tracking = tracking or doc.tracking()
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with tracker.start_run(f"{doc['name']}-sample", experiment=doc["experiment"], run_type="sample", parent_run_id=parent_run_id) as run:
+    with tracker.start_run(f"{doc.name}-sample", experiment=doc.experiment, run_type="sample", parent_run_id=parent_run_id) as run:
         tracker.log_params({"sample": config.model_dump(mode="json"), "model": str(model_dir)})
         samples = synth.generate(counts, seed=config.seed)
         filtered, threshold = 0, None
@@ -365,17 +380,15 @@ def _privacy_filter(synth, modality, doc, model_dir, samples, counts, seed, data
 # ----------------------------------------------------------------------------------------------
 
 
-def load_splits(model_dir: Path, doc: Mapping[str, Any], data_path: str | Path | None = None) -> dict[str, Any]:
+def load_splits(model_dir: Path, doc: RunDocument, data_path: str | Path | None = None) -> dict[str, Any]:
     """Re-read the data the model was fitted on and cut the saved splits out of it.
 
     ``data_path`` (``--data``) names the data; without it the fit's record of where the data
     with this fingerprint was is used (kept beside the run folders, never in them).
     """
-    from synthgen.config import FitConfig
-
-    config = FitConfig.model_validate(doc["config"])
-    data_path = find_data(Path(model_dir), doc["data"], data_path)
-    modality = get_modality(doc["modality"])
+    config = doc.fit_config()
+    data_path = find_data(Path(model_dir), doc.data.fingerprint, doc.data.file, data_path)
+    modality = get_modality(doc.kind)
     loaded = modality.load(config.data.model_copy(update={"path": data_path}), config.model)
     try:
         splits = Splits.from_dict(json.loads((Path(model_dir) / SPLITS_FILE).read_text()))
@@ -409,22 +422,22 @@ def evaluate(
     """Evaluate a sample against the fitted model's saved splits; write and log the report."""
     config = config or EvalConfig()
     model_dir = resolve_model_dir(model_dir)
-    doc = read_document(model_dir)
-    modality = get_modality(doc["modality"])
+    doc = read_run_document(model_dir)
+    modality = get_modality(doc.kind)
     synthetic = Path(synthetic) if synthetic else _last_sample_path(model_dir)
-    report_dir = Path(report_dir) if report_dir else Path("reports") / doc["name"]
+    report_dir = Path(report_dir) if report_dir else Path("reports") / doc.name
 
-    tracking = tracking or TrackingConfig.model_validate(doc["config"]["tracking"])
+    tracking = tracking or doc.tracking()
     tracker = tracker or _tracker(tracking)
     tracker.check_reachable()
-    with tracker.start_run(f"{doc['name']}-evaluate", experiment=doc["experiment"], run_type="evaluate", parent_run_id=parent_run_id) as run:
+    with tracker.start_run(f"{doc.name}-evaluate", experiment=doc.experiment, run_type="evaluate", parent_run_id=parent_run_id) as run:
         tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
         parts = load_splits(model_dir, doc, data_path)
         synth_payload = modality.read_samples(synthetic, doc)
-        if modality.balanced_tstr and set(modality.labels_of(synth_payload, doc)) < set(doc["class_counts"]):
+        if modality.balanced_tstr and set(modality.labels_of(synth_payload, doc)) < set(doc.class_counts):
             parts["balanced"] = _balanced_draw(model_dir, len(modality.labels_of(parts["train"], doc)))
         result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, _say)
-        for warning in doc.get("warnings", []):  # what the fit said about the data, repeated
+        for warning in doc.warnings:  # what the fit said about the data, repeated
             result.warn(warning)
         from synthgen.report import write_report  # matplotlib: loaded only to render
 

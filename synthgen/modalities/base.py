@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from synthgen.config import DataConfig, EvalConfig, TrainConfig
+from synthgen.models.run_document import RunDocument
 
 
 @dataclass
@@ -43,32 +44,32 @@ class Modality(abc.ABC):
             checkpoint_dir: Path | None = None, resume: bool = False) -> Any: ...
 
     @abc.abstractmethod
-    def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
+    def default_output(self, model_dir: Path, doc: RunDocument) -> Path:
         """Where samples go without ``--out``: same format as the input."""
 
-    def check_output(self, out: Path, doc: Mapping[str, Any]) -> None:
+    def check_output(self, out: Path, doc: RunDocument) -> None:
         """Refuse an ``--out`` whose form does not fit this modality (before anything runs)."""
 
     @abc.abstractmethod
-    def write_samples(self, samples: Any, out: Path, doc: Mapping[str, Any], mark_synthetic: bool) -> list[Path]: ...
+    def write_samples(self, samples: Any, out: Path, doc: RunDocument, mark_synthetic: bool) -> list[Path]: ...
 
     @abc.abstractmethod
-    def read_samples(self, path: Path, doc: Mapping[str, Any]) -> Any:
+    def read_samples(self, path: Path, doc: RunDocument) -> Any:
         """Read a written sample back, as the evaluation expects it."""
 
     @abc.abstractmethod
     def concat(self, parts: list[Any]) -> Any: ...
 
     @abc.abstractmethod
-    def labels_of(self, samples: Any, doc: Mapping[str, Any]) -> list[str]:
+    def labels_of(self, samples: Any, doc: RunDocument) -> list[str]:
         """The class label (as str) of every sample, in order."""
 
     @abc.abstractmethod
-    def privacy_keep_mask(self, train: Any, holdout: Any, samples: Any, doc: Mapping[str, Any]) -> tuple[np.ndarray, float]:
+    def privacy_keep_mask(self, train: Any, holdout: Any, samples: Any, doc: RunDocument) -> tuple[np.ndarray, float]:
         """Which synthetic samples are far enough from every training item to export."""
 
     @abc.abstractmethod
-    def previews(self, samples: Any, doc: Mapping[str, Any]) -> dict[str, bytes]:
+    def previews(self, samples: Any, doc: RunDocument) -> dict[str, bytes]:
         """Small files (name -> bytes) that show what the sample looks like."""
 
     # True: when a sample lacks a class, evaluate also gets ``splits["balanced"]``, a balanced
@@ -80,7 +81,7 @@ class Modality(abc.ABC):
         self,
         splits: Mapping[str, Any],
         synthetic: Any,
-        doc: Mapping[str, Any],
+        doc: RunDocument,
         config: EvalConfig,
         progress: Callable[[str], None] | None,
     ) -> Any: ...

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.errors import SamplingError
+from synthgen.models.learned import Learned
 
 # Called once per epoch with the epoch number (1-based) and that epoch's mean losses.
 TrainCallback = Callable[[int, Mapping[str, float]], None]
@@ -71,12 +72,15 @@ class Synthesizer(abc.ABC):
 
     @abc.abstractmethod
     def metadata(self) -> dict[str, Any]:
-        """Everything else needed to rebuild the synthesizer, JSON-serialisable."""
+        """Everything else needed to rebuild the synthesizer (not ``Learned``), JSON-serialisable."""
 
     @classmethod
     @abc.abstractmethod
-    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]):
-        """Rebuild a fitted synthesizer from ``metadata()`` and ``state_tensors()``."""
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], learned: Learned):
+        """Rebuild a fitted synthesizer from ``metadata()``, ``state_tensors()`` and ``learned()``."""
+
+    def learned(self) -> Learned:
+        return Learned(self.condition_, dict(self.class_counts_), dict(self.history_))
 
     def save(self, path, extra: Mapping[str, Any] | None = None):
         """Write the model folder atomically (safetensors + model.json); returns its path."""
@@ -87,7 +91,7 @@ class Synthesizer(abc.ABC):
 
         path = Path(path)
         with staged_dir(path) as tmp:
-            write_model(tmp, self, {"modality": self.kind, "name": path.name, **dict(extra or {})})
+            write_model(tmp, self, {"name": path.name, **dict(extra or {})})
         return path
 
     @property

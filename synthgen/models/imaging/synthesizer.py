@@ -15,6 +15,7 @@ from synthgen.config import ImageModelConfig, TrainConfig, image_budget, with_ba
 from synthgen.data.imaging import ImageDataset
 from synthgen.errors import DataError, SamplingError
 from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import open_checkpoints, under
 from synthgen.models.imaging.checkpoint import TrainingCheckpoints, run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
@@ -139,23 +140,19 @@ class ImageSynthesizer(Synthesizer):
         return {
             "model": self.model_config_.model_dump(mode="json"),
             "train": self.train_config_.model_dump(mode="json"),
-            "condition": self.condition_,
-            "classes": self.classes_,
-            "class_counts": self.class_counts_,
-            "history": self.history_,
             "reference": self.reference_,
             "transforms": self.transforms_,
         }
 
     @classmethod
-    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]):
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], learned: Learned):
         config = ImageModelConfig.model_validate(metadata["model"])
         train = TrainConfig.model_validate(metadata["train"])
         self = cls(config, train)
         self.model_config_, self.train_config_ = config, train
-        self.condition_ = metadata["condition"]
-        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
-        self.history_ = {k: list(v) for k, v in metadata.get("history", {}).items()}
+        self.condition_ = learned.condition
+        self.class_counts_ = dict(learned.class_counts)
+        self.history_ = {k: list(v) for k, v in learned.history.items()}
         self.reference_ = dict(metadata["reference"])
         self.transforms_ = list(metadata.get("transforms", []))
         self.device_ = resolve_device(train.device)

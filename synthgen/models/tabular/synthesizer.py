@@ -16,6 +16,7 @@ from synthgen.config import TabularModelConfig, TrainConfig, with_backend_defaul
 from synthgen.data.schema import DISCRETE_KINDS, TableSchema, category_codes, infer_schema, restore_decoded
 from synthgen.errors import SamplingError, UserError
 from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import array_digest, open_checkpoints
 from synthgen.models.tabular.checkpoint import TrainingCheckpoints, run_fingerprint
 from synthgen.models.tabular.encoder import TableEncoder
@@ -201,13 +202,10 @@ class TabularSynthesizer(Synthesizer):
             "schema": self.schema_.to_dict(),
             "encoder": self.encoder_.to_dict(),
             "spans": self.encoder_.layout.to_list(),
-            "condition": self.condition_,
-            "class_counts": self.class_counts_,
-            "history": self.history_,
         }
 
     @classmethod
-    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> TabularSynthesizer:
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], learned: Learned) -> TabularSynthesizer:
         model = TabularModelConfig.model_validate(metadata["model"])
         train = TrainConfig.model_validate(metadata["train"])
         self = cls(model=model, train=train)
@@ -224,8 +222,8 @@ class TabularSynthesizer(Synthesizer):
             class_value_counts=tensors[COUNTS_KEY],
             device=device,
         )
-        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
-        self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
+        self.class_counts_ = dict(learned.class_counts)
+        self.history_ = {k: [float(x) for x in v] for k, v in learned.history.items()}
         return self
 
 
