@@ -32,7 +32,7 @@ from synthgen.errors import DataError, Interrupted, ModelFileError, TrackingErro
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model, read_document, write_model
 from synthgen.models.run_document import BUILD_SETTINGS, RunDocument
-from synthgen.models.base import resolve_class_counts
+from synthgen.class_counts import resolve_class_counts
 from synthgen.data_locations import find_data, public_config, remember_data
 
 SPLITS_FILE = "splits.json"

@@ -105,7 +105,7 @@ def test_unknown_class_or_bad_count_is_a_sampling_error(fitted):
     synth, _ = fitted
     with pytest.raises(SamplingError, match="'maybe' was never seen"):
         synth.generate({"maybe": 3})
-    with pytest.raises(SamplingError, match="'benign': count must be a whole number"):
+    with pytest.raises(SamplingError, match="count for class 'benign' must be a whole number"):
         synth.generate({"benign": -1})
 
 

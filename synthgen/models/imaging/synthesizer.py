@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from synthgen import distributed
+from synthgen.class_counts import checked_counts
 from synthgen.config import ImageModelConfig, TrainConfig, image_budget, with_backend_defaults
 from synthgen.data.imaging import ImageDataset
-from synthgen.errors import DataError, SamplingError
+from synthgen.errors import DataError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import open_checkpoints, under
@@ -112,14 +113,9 @@ class ImageSynthesizer(Synthesizer):
     @torch.no_grad()
     def generate(self, counts: Mapping[str, int], *, seed: int = 0) -> SyntheticImages:
         """Exactly ``counts[label]`` images per label, grouped by class in training order."""
-        unknown = [label for label in counts if label not in self.class_counts_]
-        if unknown:
-            raise SamplingError(f"class {unknown[0]!r} was never seen in training; known classes: "
-                                f"{', '.join(self.classes_)}")
-        if any(int(c) < 0 for c in counts.values()):
-            raise SamplingError("class counts must be >= 0")
+        counts = checked_counts(counts, self.classes_)
         configure_threads()
-        labels = [label for label in self.classes_ for _ in range(int(counts.get(label, 0)))]
+        labels = [label for label in self.classes_ for _ in range(counts[label])]
         ids = torch.tensor([self.classes_.index(label) for label in labels], dtype=torch.long)
         # Latents from a CPU generator: the same seed gives the same images on any device.
         z = torch.randn(len(ids), self.model_config_.latent_dim, generator=torch.Generator().manual_seed(seed))

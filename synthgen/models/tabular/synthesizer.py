@@ -12,9 +12,10 @@ import pandas as pd
 import torch
 
 from synthgen import distributed
+from synthgen.class_counts import checked_counts
 from synthgen.config import TabularModelConfig, TrainConfig, with_backend_defaults
 from synthgen.data.schema import DISCRETE_KINDS, TableSchema, category_codes, infer_schema, restore_decoded
-from synthgen.errors import SamplingError, UserError
+from synthgen.errors import UserError
 from synthgen.models.base import Synthesizer, TrainCallback
 from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import array_digest, open_checkpoints
@@ -135,7 +136,7 @@ class TabularSynthesizer(Synthesizer):
         depend on the device the generator network runs on.
         """
         configure_threads()  # SYNTHGEN_THREADS applies to sampling too (2 busy threads: 14x slower)
-        return self._rows(self.generator_, self._checked_counts(counts), seed)
+        return self._rows(self.generator_, checked_counts(counts, self.schema_.labels), seed)
 
     def _rows(self, generator: torch.nn.Module, per_class: Mapping[str, int], seed: int) -> pd.DataFrame:
         """``per_class`` rows from ``generator`` (an eval-mode Generator: the model's, or a
@@ -175,16 +176,6 @@ class TabularSynthesizer(Synthesizer):
             b = min(a + COMPUTE_CHUNK, len(classes))
             raw[a:b] = network(z[a:b].to(self.device_), positions[a:b].to(self.device_)).float().cpu()
         scalars_out[:], codes_out[:] = layout.sample_codes(raw, uniforms=uniforms)
-
-    def _checked_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
-        labels = self.schema_.labels
-        for label, n in counts.items():
-            if str(label) not in labels:
-                raise SamplingError(f"class {label!r} was never seen in training; known classes: {', '.join(labels)}")
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise SamplingError(f"class {label!r}: count must be a whole number >= 0, got {n!r}")
-        as_text = {str(k): int(v) for k, v in counts.items()}
-        return {label: as_text.get(label, 0) for label in labels}
 
     # -- state ------------------------------------------------------------------------------
 
