@@ -15,10 +15,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from synthgen import atomic
-from synthgen.errors import ModelFileError
+from synthgen.class_counts import checked_counts
+from synthgen.errors import ModelFileError, SamplingError
 from synthgen.models.document_digests import DIGESTS, edited_key, key_digests
 from synthgen.models.learned import Learned
 
@@ -65,6 +66,14 @@ class RunDocument(_Strict):
     split_cache: dict[str, str] | None = None  # cached split file name -> SHA-256 (split_cache.py)
     metadata: dict[str, Any]
     content_sha256: dict[str, str] = {}
+
+    @field_validator("class_counts", mode="before")
+    @classmethod
+    def _whole_counts(cls, v: Any) -> Any:
+        try:  # the same check as every sampling request (a dict of str -> whole number >= 0)
+            return checked_counts(v) if isinstance(v, dict) else v
+        except SamplingError as e:
+            raise ValueError(str(e)) from None
 
     # -- what readers ask -----------------------------------------------------------------------
     def fit_config(self):
