@@ -1,14 +1,18 @@
-"""The run folder: ``model.json`` is one typed document with each fact stored once."""
+"""The run folder: ``model.json`` is one typed document with each fact stored once, and the
+real splits are cached beside it so sample and evaluate need not read the data again."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from synthgen import workflow
-from synthgen.config import FitConfig, SampleConfig, TrackingConfig
+from synthgen.config import EvalConfig, FitConfig, SampleConfig, TrackingConfig
 from synthgen.errors import ModelFileError
 from synthgen.models.document_digests import DIGESTS, key_digests
 from synthgen.models.run_document import RunDocument
@@ -60,3 +64,79 @@ def test_a_model_saved_from_python_is_not_a_run(fitted, workdir):
     assert RunDocument.read(workdir / "saved").fit_config() is None
     with pytest.raises(ModelFileError, match="saved from Python"):
         workflow.sample(workdir / "saved", SampleConfig(n=4), tracking=OFF)
+
+
+# -- the real splits, cached beside the run folder -----------------------------------------------
+
+
+def _reread(run_dir, doc, data):
+    """The splits as the fit's data gives them when read and preprocessed again."""
+    from synthgen.workflow.split_cache import cache_dir
+
+    moved = cache_dir(run_dir).rename(run_dir.parent / "set-aside")
+    try:
+        return workflow.load_splits(run_dir, doc, data)
+    finally:
+        moved.rename(cache_dir(run_dir))
+
+
+def test_cached_table_splits_are_what_rereading_the_data_gives(fitted, breast_csv):
+    from synthgen.modalities.tabular import _pool_rare, _schema
+
+    doc = RunDocument.read(fitted.run_dir)
+    cached = workflow.load_splits(fitted.run_dir, doc)
+    again = _reread(fitted.run_dir, doc, breast_csv)
+    schema = _schema(doc)
+    for name in ("train", "holdout", "test"):
+        assert len(cached[name]) == doc.data.splits[name]
+        pd.testing.assert_frame_equal(cached[name], _pool_rare(again[name][schema.names], schema))
+
+
+def test_evaluate_and_privacy_filter_need_no_raw_data(fitted, breast_csv):
+    breast_csv.unlink()  # neither re-reads it: the cache beside the run folder is enough
+    sampled = workflow.sample(fitted.run_dir, SampleConfig(n=20, privacy_filter=True), tracking=OFF)
+    report = workflow.evaluate(fitted.run_dir, sampled.path, tracking=OFF,
+                               config=EvalConfig(seeds=1, detection_folds=2))
+    assert report.result.metrics
+
+
+def test_a_changed_cache_is_refused_in_one_line_and_a_deleted_one_rereads(fitted, breast_csv):
+    from synthgen.workflow.split_cache import cache_dir
+
+    doc = RunDocument.read(fitted.run_dir)
+    holdout = cache_dir(fitted.run_dir) / "holdout.parquet"
+    frame = pd.read_parquet(holdout)
+    frame.iloc[:1].to_parquet(holdout)  # a split swapped for another
+    with pytest.raises(ModelFileError, match=r"holdout.parquet: missing or changed .* delete .*splits") as e:
+        workflow.load_splits(fitted.run_dir, doc)
+    assert "\n" not in str(e.value)
+    shutil.rmtree(cache_dir(fitted.run_dir))
+    assert len(workflow.load_splits(fitted.run_dir, doc)["holdout"]) == len(frame)  # read again
+
+
+def test_cached_image_splits_are_the_preprocessed_tensors(workdir):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 30), ("val", 6), ("test", 8)):
+        labels = rng.integers(0, 2, (n, 1))
+        images = (rng.random((n, 8, 8)) * 60 + labels[:, :, None] * 120).astype(np.uint8)
+        arrays |= {f"{split}_images": images, f"{split}_labels": labels}
+    np.savez(workdir / "tiny.npz", **arrays)
+    config = FitConfig.model_validate({
+        "name": "img", "data": {"path": str(workdir / "tiny.npz"), "condition": "label"},
+        "model": {"kind": "image", "image_size": 8, "base_channels": 4, "latent_dim": 8},
+        "train": {"epochs": 1, "batch_size": 10, "progress": False}, "tracking": {"enabled": False},
+    })
+    run_dir = workflow.fit(config).run_dir
+    doc = RunDocument.read(run_dir)
+    cached = workflow.load_splits(run_dir, doc)
+    again = _reread(run_dir, doc, workdir / "tiny.npz")
+    for name in ("train", "holdout", "test"):
+        assert cached[name].labels == again[name].labels and len(cached[name]) == doc.data.splits[name]
+        assert torch.equal(cached[name].images, torch.as_tensor(again[name].images))
+    from safetensors import safe_open
+
+    from synthgen.workflow.split_cache import cache_dir
+
+    with safe_open(str(cache_dir(run_dir) / "train.safetensors"), "pt") as f:  # no ids, no names
+        assert set(f.keys()) == {"images", "labels"} and not f.metadata()

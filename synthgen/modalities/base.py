@@ -43,6 +43,18 @@ class Modality(abc.ABC):
     def fit(self, synth: Any, train_payload: Any, condition: str, data: DataConfig, callback, *,
             checkpoint_dir: Path | None = None, resume: bool = False) -> Any: ...
 
+    # -- the real splits, cached beside the run folder at fit time (see workflow.split_cache) --
+    split_suffix: str
+
+    @abc.abstractmethod
+    def write_split(self, part: Any, path: Path, doc: RunDocument) -> None:
+        """One real split as sample and evaluate use it: what the model was fitted on, never
+        a column or an identifier the fit left out."""
+
+    @abc.abstractmethod
+    def read_split(self, path: Path, doc: RunDocument) -> Any:
+        """A split written by ``write_split``, as ``subset`` of the loaded data gives it."""
+
     @abc.abstractmethod
     def default_output(self, model_dir: Path, doc: RunDocument) -> Path:
         """Where samples go without ``--out``: same format as the input."""

@@ -99,6 +99,36 @@ class ImageModality(Modality):
             train_payload, condition, callback=callback, checkpoint_dir=checkpoint_dir, resume=resume
         )
 
+    # -- cached splits -------------------------------------------------------------------------
+    split_suffix = ".safetensors"
+
+    def write_split(self, part, path: Path, doc) -> None:
+        import torch
+
+        from synthgen.models.tensor_files import save_tensors
+
+        # The preprocessed images and their class (an index into the training classes); no
+        # file name or patient id.
+        index = {label: i for i, label in enumerate(doc.class_counts)}
+        labels = torch.tensor([index[label] for label in part.labels], dtype=torch.long)
+        save_tensors({"images": torch.as_tensor(part.images).contiguous(), "labels": labels}, path)
+
+    def read_split(self, path: Path, doc):
+        from safetensors.torch import load_file
+
+        from synthgen.data.imaging import ImageDataset
+
+        tensors = load_file(str(path))
+        classes = list(doc.class_counts)
+        labels = [classes[i] for i in tensors["labels"].tolist()]
+        ids = [f"cached-{path.stem}-{i}" for i in range(len(labels))]  # the cache keeps no names
+        reference = doc.metadata["reference"]
+        return ImageDataset(
+            images=tensors["images"], labels=labels, patient_ids=ids, item_ids=ids,
+            source_format=reference["source_format"], spatial_dims=int(tensors["images"].dim() - 2),
+            condition=doc.condition, reference=reference, transforms=doc.metadata.get("transforms", []),
+        )
+
     # -- samples -----------------------------------------------------------------------------
     def default_output(self, model_dir: Path, doc) -> Path:
         fmt = doc.metadata["reference"]["source_format"]

@@ -73,6 +73,17 @@ class TabularModality(Modality):
             checkpoint_dir=checkpoint_dir, resume=resume,
         )
 
+    # -- cached splits -------------------------------------------------------------------------
+    split_suffix = ".parquet"  # keeps every dtype: read back, a split equals the loaded one
+
+    def write_split(self, part: pd.DataFrame, path: Path, doc) -> None:
+        # The model's columns only, rare values pooled as the model pooled them: exactly what
+        # the evaluation and the privacy filter look at, and no identifier or patient id.
+        write_table(_pool_rare(part[_schema(doc).names], _schema(doc)), path)
+
+    def read_split(self, path: Path, doc) -> pd.DataFrame:
+        return pd.read_parquet(path)  # checked against its SHA-256 first; may have no rows
+
     # -- samples -----------------------------------------------------------------------------
     def default_output(self, model_dir: Path, doc: RunDocument) -> Path:
         suffix = Path(doc.data.file if doc.data else "").suffix or ".csv"

@@ -60,12 +60,17 @@ def write_model(folder: Path, synth: Savable, extra: Mapping[str, Any] | None = 
 
     ``extra``: the run's own fields of ``RunDocument`` (name, config, data, ...).
     """
+    document_for(synth, write_weights(folder, synth), extra).write(folder)
+    return Path(folder)
+
+
+def write_weights(folder: Path, synth: Savable) -> str:
+    """``weights.safetensors`` into ``folder``; returns its SHA-256 for the document."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in synth.state_tensors().items()}
     save_tensors(tensors, folder / WEIGHTS)
-    document_for(synth, sha256_file(folder / WEIGHTS), extra).write(folder)
-    return folder
+    return sha256_file(folder / WEIGHTS)
 
 
 def document_for(synth: Savable, weights_sha256: str, extra: Mapping[str, Any] | None = None) -> RunDocument:

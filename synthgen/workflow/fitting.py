@@ -13,7 +13,7 @@ from synthgen import atomic
 from synthgen.config import FitConfig, TrackingConfig
 from synthgen.data.fit_checks import check_splits
 from synthgen.data.sources import dataset_name, fingerprint
-from synthgen.data.splits import Splits, make_splits
+from synthgen.data.splits import SPLITS, Splits, make_splits
 from synthgen.data_locations import public_config, remember_data
 from synthgen.errors import DataError, Interrupted, TrackingError
 from synthgen.modalities import Loaded, Modality, get_modality
@@ -141,7 +141,9 @@ def _write(prepared: _Prepared, synth, run_dir: Path, experiment: str, run_id: s
 
     config = prepared.config
     doc_extra = _run_record(prepared, experiment, run_id)
-    write_run_folder(run_dir, synth, prepared.modality, doc_extra, prepared.splits)
+    payload, subset = prepared.loaded.payload, prepared.modality.subset
+    parts = {name: subset(payload, getattr(prepared.splits, name)) for name in SPLITS}
+    write_run_folder(run_dir, synth, prepared.modality, doc_extra, prepared.splits, parts)
     remember_data(config.runs_dir, doc_extra["data"]["fingerprint"], config.data.path)
     atomic.point_symlink(Path(config.runs_dir) / LATEST, run_dir)
     shutil.rmtree(checkpoint_dir(config.runs_dir, config.name), ignore_errors=True)  # superseded

@@ -2,7 +2,8 @@
 
 ``runs/<name>/`` holds the weights, ``model.json`` (a ``RunDocument``), ``splits.json`` (which
 items of the data went to train / holdout / test) and previews; ``sample`` adds the samples and
-``last_sample.json``. ``runs/latest`` points at the last fit.
+``last_sample.json``. ``runs/latest`` points at the last fit; ``runs/.<name>.splits/`` holds
+the preprocessed real splits (see ``split_cache``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from synthgen import atomic
-from synthgen.data.splits import Splits
+from synthgen.data.splits import SPLITS, Splits
 from synthgen.data_locations import find_data
 from synthgen.errors import ModelFileError, UserError
 from synthgen.modalities import Modality, get_modality
-from synthgen.models.artifact import read_document, write_model
+from synthgen.models.artifact import document_for, read_document, write_weights
 from synthgen.models.run_document import RunDocument
 from synthgen.workflow.settings import LATEST
+from synthgen.workflow.split_cache import read_split_cache, write_split_cache
 
 SPLITS_FILE = "splits.json"
 LAST_SAMPLE_FILE = "last_sample.json"
@@ -27,13 +29,17 @@ PREVIEWS = "previews"
 PREVIEWS_PER_CLASS = 16
 
 
-def write_run_folder(run_dir: Path, synth, modality: Modality, doc_extra: Mapping[str, Any], splits: Splits) -> None:
-    """Weights, model.json, the splits and previews, all appearing at once (staged + renamed)."""
+def write_run_folder(run_dir: Path, synth, modality: Modality, doc_extra: Mapping[str, Any],
+                     splits: Splits, parts: Mapping[str, Any]) -> None:
+    """Weights, model.json, the splits and previews, all appearing at once (staged + renamed);
+    the real splits (``parts``) cached beside the folder first, their digests in model.json."""
     with atomic.staged_dir(run_dir) as tmp:
-        write_model(tmp, synth, doc_extra)
+        doc = document_for(synth, write_weights(tmp, synth), doc_extra)
+        doc = doc.model_copy(update={"split_cache": write_split_cache(run_dir, parts, modality, doc)})
+        doc.write(tmp)  # once, complete
         (tmp / SPLITS_FILE).write_text(json.dumps(splits.to_dict()))
         preview_sample = synth.sample(n=PREVIEWS_PER_CLASS * len(synth.class_counts_), balance="equal", seed=0)
-        for fname, blob in modality.previews(preview_sample, read_document(tmp)).items():
+        for fname, blob in modality.previews(preview_sample, doc).items():
             (tmp / PREVIEWS).mkdir(exist_ok=True)
             (tmp / PREVIEWS / fname).write_bytes(blob)
 
@@ -63,23 +69,25 @@ def fit_run(doc: RunDocument, model_dir: Path) -> RunDocument:
 
 
 def load_splits(model_dir: Path, doc: RunDocument, data_path: str | Path | None = None) -> dict[str, Any]:
-    """Re-read the data the model was fitted on and cut the saved splits out of it.
+    """The real train / holdout / test splits the model was fitted and judged on.
 
-    ``data_path`` (``--data``) names the data; without it the fit's record of where the data
-    with this fingerprint was is used (kept beside the run folders, never in them).
+    From the cache the fit wrote beside the run folder (``split_cache``); without one (the
+    folder was moved, or the cache deleted), the data is read and preprocessed again and the
+    saved splits cut out of it: ``data_path`` (``--data``) names the data, else the fit's
+    record of where the data with this fingerprint was (kept beside the run folders).
     """
+    modality = get_modality(doc.kind)
+    cached = read_split_cache(model_dir, doc, modality)
+    if cached is not None:
+        return cached
     config = doc.fit_config()
     data_path = find_data(Path(model_dir), doc.data.fingerprint, doc.data.file, data_path)
-    modality = get_modality(doc.kind)
     loaded = modality.load(config.data.model_copy(update={"path": data_path}), config.model)
     try:
         splits = Splits.from_dict(json.loads((Path(model_dir) / SPLITS_FILE).read_text()))
     except (OSError, ValueError, KeyError) as e:
         raise ModelFileError(f"{Path(model_dir) / SPLITS_FILE}: missing or corrupt ({e})") from None
-    return {
-        name: modality.subset(loaded.payload, getattr(splits, name))
-        for name in ("train", "holdout", "test")
-    }
+    return {name: modality.subset(loaded.payload, getattr(splits, name)) for name in SPLITS}
 
 
 def record_last_sample(model_dir: Path, record: Mapping[str, Any]) -> None:
