@@ -114,29 +114,59 @@ def test_a_changed_cache_is_refused_in_one_line_and_a_deleted_one_rereads(fitted
     assert len(workflow.load_splits(fitted.run_dir, doc)["holdout"]) == len(frame)  # read again
 
 
-def test_cached_image_splits_are_the_preprocessed_tensors(workdir):
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    """A tiny 2D GAN fitted on an 8x8 .npz: (run folder, the .npz)."""
+    folder = tmp_path_factory.mktemp("images")
     rng = np.random.default_rng(0)
     arrays = {}
     for split, n in (("train", 30), ("val", 6), ("test", 8)):
         labels = rng.integers(0, 2, (n, 1))
         images = (rng.random((n, 8, 8)) * 60 + labels[:, :, None] * 120).astype(np.uint8)
         arrays |= {f"{split}_images": images, f"{split}_labels": labels}
-    np.savez(workdir / "tiny.npz", **arrays)
+    np.savez(folder / "tiny.npz", **arrays)
     config = FitConfig.model_validate({
-        "name": "img", "data": {"path": str(workdir / "tiny.npz"), "condition": "label"},
+        "name": "img", "runs_dir": str(folder / "runs"),
+        "data": {"path": str(folder / "tiny.npz"), "condition": "label"},
         "model": {"kind": "image", "image_size": 8, "base_channels": 4, "latent_dim": 8},
         "train": {"epochs": 1, "batch_size": 10, "progress": False}, "tracking": {"enabled": False},
     })
-    run_dir = workflow.fit(config).run_dir
-    doc = RunDocument.read(run_dir)
-    cached = workflow.load_splits(run_dir, doc)
-    again = _reread(run_dir, doc, workdir / "tiny.npz")
-    for name in ("train", "holdout", "test"):
-        assert cached[name].labels == again[name].labels and len(cached[name]) == doc.data.splits[name]
-        assert torch.equal(cached[name].images, torch.as_tensor(again[name].images))
+    return workflow.fit(config).run_dir, folder / "tiny.npz"
+
+
+def test_cached_image_splits_are_the_preprocessed_tensors(image_run):
     from safetensors import safe_open
 
     from synthgen.workflow.split_cache import cache_dir
 
+    run_dir, data = image_run
+    doc = RunDocument.read(run_dir)
+    cached = workflow.load_splits(run_dir, doc)
+    again = _reread(run_dir, doc, data)
+    for name in ("train", "holdout", "test"):
+        assert cached[name].labels == again[name].labels and len(cached[name]) == doc.data.splits[name]
+        assert torch.equal(cached[name].images, torch.as_tensor(again[name].images))
     with safe_open(str(cache_dir(run_dir) / "train.safetensors"), "pt") as f:  # no ids, no names
         assert set(f.keys()) == {"images", "labels"} and not f.metadata()
+
+
+def test_image_samples_are_judged_as_the_model_drew_them(image_run):
+    """The written .npz went back to uint8: evaluation gets the model's own float images."""
+    from synthgen.modalities import get_modality
+    from synthgen.models.artifact import load_model
+    from synthgen.workflow.run_folder import read_synthetic
+
+    run_dir, _ = image_run
+    sampled = workflow.sample(run_dir, SampleConfig(n=6, balance="equal", seed=3), tracking=OFF)
+    synth, doc = load_model(run_dir)
+    drawn = synth.generate(sampled.counts, seed=3)
+    modality = get_modality("image")
+    for asked in (None, sampled.path):  # the last sample, by default or by its path
+        judged = read_synthetic(run_dir, asked, modality, doc)
+        assert judged.labels == drawn.labels
+        assert torch.equal(judged.images, torch.as_tensor(drawn.images))
+    written = modality.read_samples(sampled.path, doc)  # what reading the files gives instead
+    assert not torch.equal(torch.as_tensor(written.images), torch.as_tensor(drawn.images))
+    (run_dir / "last_sample.safetensors").write_bytes(b"changed")
+    with pytest.raises(ModelFileError, match="last_sample.safetensors: missing or changed"):
+        read_synthetic(run_dir, None, modality, doc)

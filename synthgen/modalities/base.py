@@ -87,6 +87,11 @@ class Modality(abc.ABC):
     # True: when a sample lacks a class, evaluate also gets ``splits["balanced"]``, a balanced
     # draw from the model for the synthetic-only (TSTR) arm.
     balanced_tstr: bool = False
+    # True: ``sample`` also keeps the sample as the model drew it (``write_split``), and
+    # ``evaluate`` judges that: written scans went back to the input's grid, dtype and
+    # intensities, and reading them again would not give the model's images back. False: the
+    # written file is judged (a table's rows are what the user gets).
+    evaluate_as_drawn: bool = False
 
     @abc.abstractmethod
     def evaluate(

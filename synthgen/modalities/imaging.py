@@ -64,6 +64,7 @@ def _inside(line: str, root) -> str:
 class ImageModality(Modality):
     name = "image"
     balanced_tstr = True
+    evaluate_as_drawn = True
 
     # -- data --------------------------------------------------------------------------------
     def load(self, data, model) -> Loaded:

@@ -13,7 +13,13 @@ from synthgen.config import EvalConfig, TrackingConfig
 from synthgen.modalities import get_modality
 from synthgen.models.artifact import load_model
 from synthgen.tracking import make_tracker
-from synthgen.workflow.run_folder import last_sample_path, load_splits, read_run_document, resolve_model_dir
+from synthgen.workflow.run_folder import (
+    last_sample_path,
+    load_splits,
+    read_run_document,
+    read_synthetic,
+    resolve_model_dir,
+)
 from synthgen.workflow.say import say
 
 
@@ -41,7 +47,8 @@ def evaluate(
     model_dir = resolve_model_dir(model_dir)
     doc = read_run_document(model_dir)
     modality = get_modality(doc.kind)
-    synthetic = Path(synthetic) if synthetic else last_sample_path(model_dir)
+    given = Path(synthetic) if synthetic else None
+    synthetic = given or last_sample_path(model_dir)
     report_dir = Path(report_dir) if report_dir else Path("reports") / doc.name
 
     tracker = tracker or make_tracker(tracking or doc.tracking())
@@ -49,7 +56,7 @@ def evaluate(
     with tracker.start_run(f"{doc.name}-evaluate", experiment=doc.experiment, run_type="evaluate", parent_run_id=parent_run_id) as run:
         tracker.log_params({"evaluate": config.model_dump(mode="json"), "synthetic": str(synthetic)})
         parts = load_splits(model_dir, doc, data_path)
-        synth_payload = modality.read_samples(synthetic, doc)
+        synth_payload = read_synthetic(model_dir, given, modality, doc)
         if modality.balanced_tstr and set(modality.labels_of(synth_payload, doc)) < set(doc.class_counts):
             parts["balanced"] = _balanced_draw(model_dir, len(modality.labels_of(parts["train"], doc)))
         result = modality.evaluate(parts | {"synthetic": synth_payload}, synth_payload, doc, config, say)

@@ -1,8 +1,8 @@
 """The run folder on disk: written once at the end of a fit, then read by sample and evaluate.
 
 ``runs/<name>/`` holds the weights, ``model.json`` (a ``RunDocument``), ``splits.json`` (which
-items of the data went to train / holdout / test) and previews; ``sample`` adds the samples and
-``last_sample.json``. ``runs/latest`` points at the last fit; ``runs/.<name>.splits/`` holds
+items of the data went to train / holdout / test) and previews; ``sample`` adds the samples,
+``last_sample.json`` and, for scans, the sample as the model drew it (``last_sample.*``). ``runs/latest`` points at the last fit; ``runs/.<name>.splits/`` holds
 the preprocessed real splits (see ``split_cache``).
 """
 
@@ -18,13 +18,14 @@ from synthgen.data.splits import SPLITS, Splits
 from synthgen.data_locations import find_data
 from synthgen.errors import ModelFileError, UserError
 from synthgen.modalities import Modality, get_modality
-from synthgen.models.artifact import document_for, read_document, write_weights
+from synthgen.models.artifact import document_for, read_document, sha256_file, write_weights
 from synthgen.models.run_document import RunDocument
 from synthgen.workflow.settings import LATEST
 from synthgen.workflow.split_cache import read_split_cache, write_split_cache
 
 SPLITS_FILE = "splits.json"
 LAST_SAMPLE_FILE = "last_sample.json"
+LAST_SAMPLE_DRAWN = "last_sample"  # + the modality's split suffix: the sample as drawn
 PREVIEWS = "previews"
 PREVIEWS_PER_CLASS = 16
 
@@ -90,15 +91,50 @@ def load_splits(model_dir: Path, doc: RunDocument, data_path: str | Path | None 
     return {name: modality.subset(loaded.payload, getattr(splits, name)) for name in SPLITS}
 
 
-def record_last_sample(model_dir: Path, record: Mapping[str, Any]) -> None:
-    atomic.write_text(Path(model_dir) / LAST_SAMPLE_FILE, json.dumps(dict(record), indent=2))
+def record_last_sample(model_dir: Path, record: Mapping[str, Any], samples: Any, modality: Modality,
+                       doc: RunDocument) -> None:
+    """``last_sample.json``; for a modality judged as drawn, the drawn sample beside it."""
+    record = dict(record)
+    if modality.evaluate_as_drawn:
+        drawn = Path(model_dir) / f"{LAST_SAMPLE_DRAWN}{modality.split_suffix}"
+        with atomic.staged_file(drawn) as tmp:
+            modality.write_split(samples, tmp, doc)
+        record["drawn"] = {"file": drawn.name, "sha256": sha256_file(drawn)}
+    atomic.write_text(Path(model_dir) / LAST_SAMPLE_FILE, json.dumps(record, indent=2))
 
 
 def last_sample_path(model_dir: Path) -> Path:
+    return Path(_last_sample(model_dir)["path"])
+
+
+def read_synthetic(model_dir: Path, synthetic: Path | None, modality: Modality, doc: RunDocument) -> Any:
+    """The sample to judge: as the model drew it when it is the last one drawn and the
+    modality keeps it so (scans), else the written file (tables, or any other ``--synthetic``)."""
+    if synthetic is not None and not _is_last_sample(model_dir, synthetic):
+        return modality.read_samples(synthetic, doc)
+    record = _last_sample(model_dir)
+    drawn = record.get("drawn")
+    if not drawn:
+        return modality.read_samples(Path(record["path"]), doc)
+    path = Path(model_dir) / drawn["file"]
+    if not path.is_file() or sha256_file(path) != drawn["sha256"]:
+        raise ModelFileError(
+            f"{path}: missing or changed since the sample was drawn (SHA-256 differs from "
+            f"{LAST_SAMPLE_FILE}); sample again, or pass --synthetic to judge the written files"
+        )
+    return modality.read_split(path, doc)
+
+
+def _last_sample(model_dir: Path) -> dict[str, Any]:
     record = Path(model_dir) / LAST_SAMPLE_FILE
     if not record.exists():
         raise UserError(f"{model_dir}: no sample drawn from this model yet; run `synthgen sample` or pass --synthetic")
-    return Path(json.loads(record.read_text())["path"])
+    return json.loads(record.read_text())
+
+
+def _is_last_sample(model_dir: Path, synthetic: Path) -> bool:
+    record = Path(model_dir) / LAST_SAMPLE_FILE
+    return record.exists() and Path(json.loads(record.read_text())["path"]) == Path(synthetic).resolve()
 
 
 def save_preview(model_dir: Path, name: str, blob: bytes) -> Path:

@@ -67,7 +67,7 @@ def sample(
             "privacy_filtered": filtered,
             "privacy_threshold": threshold,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        })
+        }, samples, modality, doc)
         tracker.log_metrics({f"count_{k}": v for k, v in counts.items()} | {"privacy_filtered": filtered})
         for fname, blob in modality.previews(samples, doc).items():
             tracker.log_artifact(save_preview(model_dir, f"sample_{fname}", blob), "previews")
