@@ -2,8 +2,9 @@
 
 ``runs/<name>/`` holds the weights, ``model.json`` (a ``RunDocument``), ``splits.json`` (which
 items of the data went to train / holdout / test) and previews; ``sample`` adds the samples,
-``last_sample.json`` and, for scans, the sample as the model drew it (``last_sample.*``). ``runs/latest`` points at the last fit; ``runs/.<name>.splits/`` holds
-the preprocessed real splits (see ``split_cache``).
+``last_sample.json`` and, for scans, the sample as the model drew it (``last_sample.*``).
+``runs/latest`` points at the last fit; ``runs/.<name>.splits/`` holds the preprocessed real
+splits (see ``split_cache``).
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ class _Prepared:
     labels: list[str] = field(default_factory=list)
     patients: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
-    ranges: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: collections.defaultdict(list))
+    ranges: dict[str, list[tuple[float, float]]] = field(
+        default_factory=lambda: collections.defaultdict(list))
     input_shapes: list[tuple[int, ...]] = field(default_factory=list)
     affine: list[list[float]] | None = None
 
@@ -127,7 +128,8 @@ def _chain(loaded: list[_Loaded], fmt: str, opts: LoadOptions) -> _Chain:
     size = opts.side(shapes)
     return _Chain(
         ndim=ndim, dims=dims, fixed=fixed, load_steps=T.load_steps(ndim),
-        intensity_steps=T.intensity_steps(fixed_range=fixed, percentiles=opts.percentiles, pixdim=opts.pixdim),
+        intensity_steps=T.intensity_steps(fixed_range=fixed, percentiles=opts.percentiles,
+                                          pixdim=opts.pixdim),
         shape_steps=T.shape_steps(dims, size), size=size,
     )
 

@@ -90,7 +90,8 @@ def _stack(path: Path, arrays: dict[str, np.ndarray]) -> _Stacked:
         raise DataError(f"{path}: no '<split>_images' arrays (expected train_images, train_labels, ...)")
     images, labels, split_of = [], [], []
     for split in splits:
-        x, y = arrays[f"{split}_images"], _labels(path, split, arrays.get(f"{split}_labels"), len(arrays[f"{split}_images"]))
+        x = arrays[f"{split}_images"]
+        y = _labels(path, split, arrays.get(f"{split}_labels"), len(x))
         if x.ndim == 4 and x.shape[-1] in (3, 4):  # RGB(A) -> grayscale
             x = x[..., :3].mean(axis=-1).astype(x.dtype)
         images.append(x)
