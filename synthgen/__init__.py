@@ -5,7 +5,8 @@ Public API (the CLI does the same steps): ``fit``, ``load``, ``evaluate``, ``wri
 """
 
 from synthgen.api import evaluate, fit, load, write_report
-from synthgen.models.base import Synthesizer, resolve_class_counts
+from synthgen.class_counts import resolve_class_counts
+from synthgen.models.base import Synthesizer
 
 __version__ = "0.1.0"
 

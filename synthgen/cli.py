@@ -195,9 +195,9 @@ def _tracking_for(model_dir, tracking_uri, no_tracking) -> TrackingConfig | None
     if not overrides:
         return None
     from synthgen import workflow
-    from synthgen.models.artifact import read_document
 
-    recorded = read_document(workflow.resolve_model_dir(model_dir))["config"]["tracking"]
+    model_dir = workflow.resolve_model_dir(model_dir)
+    recorded = workflow.read_run_document(model_dir).tracking().model_dump(mode="json")
     return TrackingConfig.model_validate(deep_merge(recorded, overrides))
 
 

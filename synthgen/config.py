@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from synthgen.errors import UserError
+from synthgen.class_counts import checked_counts
+from synthgen.errors import SamplingError, UserError
 
 ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -173,11 +174,11 @@ class SampleConfig(_Strict):
 
     @field_validator("classes")
     @classmethod
-    def _positive_counts(cls, v: dict[str, int]) -> dict[str, int]:
-        bad = {k: c for k, c in v.items() if c < 0}
-        if bad:
-            raise ValueError(f"class counts must be >= 0, got {bad}")
-        return v
+    def _whole_counts(cls, v: dict[str, int]) -> dict[str, int]:
+        try:  # the classes are known once a model is: only the counts here
+            return checked_counts(v)
+        except SamplingError as e:
+            raise ValueError(str(e)) from None
 
 
 # Shares of the synthetic fill tried when adding synthetic data to real training data: the one

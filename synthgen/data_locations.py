@@ -11,7 +11,6 @@ take ``--data PATH`` and check its fingerprint.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,17 @@ def remember_data(runs_dir: str | Path, digest: str, path: str | Path) -> None:
     atomic.write_text(Path(runs_dir) / INDEX, json.dumps(index, indent=2))
 
 
-def find_data(model_dir: Path, data_doc: Mapping[str, Any], given: str | Path | None = None) -> Path:
-    """The training data of the model in ``model_dir``, checked against its fingerprint."""
-    digest = data_doc["fingerprint"]
+def find_data(model_dir: Path, fingerprint_: str, file: str, given: str | Path | None = None) -> Path:
+    """The training data (``file`` by name) of the model in ``model_dir``, checked against its
+    fingerprint."""
+    digest = fingerprint_
     if given is not None:
         return _checked(Path(given), digest, "no such file or folder",
                         "not the data this model was fitted on (fingerprint differs)")
     recorded = _read(Path(model_dir).resolve().parent).get(digest)
     if recorded is None:
         raise DataError(
-            f"{model_dir}: where its training data ({data_doc.get('file', 'unknown')}) lives is not "
+            f"{model_dir}: where its training data ({file}) lives is not "
             "recorded on this machine; pass --data PATH"
         )
     return _checked(Path(recorded), digest, "the data this model was fitted on is gone; pass --data PATH",

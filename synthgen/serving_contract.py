@@ -13,7 +13,6 @@ schema message or a silent cast of 2.5 to 2 (what a ``long`` column does over HT
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from synthgen.class_counts import checked_counts
 from synthgen.errors import SamplingError
 
 MAX_TABLE_ROWS = 100_000
@@ -58,34 +58,14 @@ def requested_counts(model_input: Any, classes: list[str], limit: int | None = N
             f"request needs columns 'class' and 'count' (one row per class); missing {missing}, "
             f"got {list(frame.columns)}"
         )
-    counts = dict.fromkeys(classes, 0)
-    for label, count in zip(frame["class"], frame["count"]):
-        label = str(label)
-        if label not in counts:
-            raise SamplingError(
-                f"class {label!r} was never seen in training; known classes: {', '.join(classes)}"
-            )
-        counts[label] += _whole_count(label, count)
+    counts = checked_counts(zip(frame["class"], frame["count"]), classes, nothing="the requested")
     total = sum(counts.values())
-    if total == 0:
-        raise SamplingError("the requested counts add up to 0: nothing to sample")
     if limit is not None and total > limit:
         raise SamplingError(
             f"{total} samples asked for ({_listing(counts)}); one request may ask for at most "
             f"{limit}: split it over several requests with different seeds"
         )
     return counts
-
-
-def _whole_count(label: str, count: Any) -> int:
-    """A JSON number that is whole and >= 0 (text such as ``"3"`` is refused, not parsed)."""
-    try:
-        value = math.nan if isinstance(count, (str, bytes, bool)) else float(count)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value != int(value) or value < 0:
-        raise SamplingError(f"count for class {label!r} must be a whole number >= 0, got {count!r}")
-    return int(value)
 
 
 def _listing(counts: dict[str, int]) -> str:

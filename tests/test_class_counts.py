@@ -59,3 +59,35 @@ def test_exact_classes():
 def test_bad_requests_are_one_line_errors(kwargs, match):
     with pytest.raises(SamplingError, match=match):
         resolve_class_counts(TRAIN, **kwargs)
+
+
+# -- the one check every door uses ---------------------------------------------------------------
+
+
+def test_checked_counts_lists_every_class_in_training_order_and_adds_repeats():
+    from synthgen.class_counts import checked_counts
+
+    assert checked_counts([("malignant", 2), ("malignant", 3.0)], list(TRAIN)) == {"benign": 0, "malignant": 5}
+    assert checked_counts({"b": 1}) == {"b": 1}  # no classes yet (a config): counts only
+
+
+@pytest.mark.parametrize("count", [-1, 2.5, "3", True, None, float("inf")])
+def test_checked_counts_refuses_what_is_not_a_whole_count(count):
+    from synthgen.class_counts import checked_counts
+
+    with pytest.raises(SamplingError, match=rf"count for class 'benign' must be a whole number >= 0, got {count!r}"):
+        checked_counts({"benign": count}, list(TRAIN))
+
+
+@pytest.mark.parametrize("door", ["python", "config"])
+def test_every_door_says_the_same(door):
+    """Python's sample() and a pipeline's sample.classes refuse a negative count alike."""
+    from synthgen.config import ConfigError, SampleConfig, validate
+
+    if door == "python":
+        with pytest.raises(SamplingError) as e:
+            resolve_class_counts(TRAIN, classes={"malignant": -2})
+    else:
+        with pytest.raises(ConfigError) as e:
+            validate(SampleConfig, {"classes": {"malignant": -2}}, "pipeline.yaml")
+    assert "count for class 'malignant' must be a whole number >= 0, got -2" in str(e.value)

@@ -90,6 +90,15 @@ def test_planted_identifiers_never_leave(workdir):
     assert admitted["kind"] == "datetime"  # mixed formats and zones: a date, not 300 categories
     assert "left out" in (workdir / "reports" / "planted" / "summary.md").read_text()
 
+    # The real splits cached for sample/evaluate (parquet may compress what the byte search
+    # looks for, so read them): the model's columns only, rare values pooled.
+    for split in ("train", "holdout", "test"):
+        cached = pd.read_parquet(workdir / "runs" / ".planted.splits" / f"{split}.parquet")
+        assert list(cached.columns) == ["age", "ward", "admitted", "diagnosis"]
+        assert not cached["ward"].isin(RARE_VALUES).any()
+    # ... and kept out of the run folder, which MLflow logs and registers.
+    assert not [p for p in written if "mlruns" in p.parts and p.suffix == ".parquet"]
+
 
 def test_evaluate_finds_moved_data_only_when_told(workdir):
     """The model records where its data was only beside the runs; a copy elsewhere needs --data."""

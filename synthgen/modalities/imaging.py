@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from synthgen.errors import SamplingError
 from synthgen.modalities.base import Loaded, Modality
+from synthgen.models.run_document import RunDocument
 from synthgen.runtime import resolve_device
 
 
@@ -48,13 +47,9 @@ def native_size(shapes: list[tuple[int, ...]], spatial_dims: int) -> int:
     return IMAGE_SIZE_DEFAULT[spatial_dims]
 
 
-def _configs(doc: Mapping[str, Any]):
-    from synthgen.config import FitConfig
-
-    config = FitConfig.model_validate(doc["config"])
-    trained = doc.get("metadata", {}).get("model", {}).get("image_size")  # resolved from the data
-    model = config.model if trained is None else config.model.model_copy(update={"image_size": trained})
-    return config.data, model
+def _configs(doc: RunDocument):
+    config = doc.fit_config()  # its model is the one trained: image_size resolved from the data
+    return config.data, config.model
 
 
 # Extensions that name a file: an image model's folder output must not look like one.
@@ -69,6 +64,7 @@ def _inside(line: str, root) -> str:
 class ImageModality(Modality):
     name = "image"
     balanced_tstr = True
+    evaluate_as_drawn = True
 
     # -- data --------------------------------------------------------------------------------
     def load(self, data, model) -> Loaded:
@@ -81,8 +77,8 @@ class ImageModality(Modality):
             labels=list(ds.labels),
             groups=list(ds.patient_ids),
             fixed_test=fixed_test,
-            description={"format": ds.source_format, "transforms": ds.transforms,
-                         "skipped": [_inside(line, data.path) for line in ds.skipped[:50]]},
+            # The format and transforms are in the model's own state (metadata.reference/transforms).
+            description={"skipped": [_inside(line, data.path) for line in ds.skipped[:50]]},
         )
 
     def subset(self, payload, index: np.ndarray):
@@ -104,13 +100,43 @@ class ImageModality(Modality):
             train_payload, condition, callback=callback, checkpoint_dir=checkpoint_dir, resume=resume
         )
 
+    # -- cached splits -------------------------------------------------------------------------
+    split_suffix = ".safetensors"
+
+    def write_split(self, part, path: Path, doc) -> None:
+        import torch
+
+        from synthgen.models.tensor_files import save_tensors
+
+        # The preprocessed images and their class (an index into the training classes); no
+        # file name or patient id.
+        index = {label: i for i, label in enumerate(doc.class_counts)}
+        labels = torch.tensor([index[label] for label in part.labels], dtype=torch.long)
+        save_tensors({"images": torch.as_tensor(part.images).contiguous(), "labels": labels}, path)
+
+    def read_split(self, path: Path, doc):
+        from safetensors.torch import load_file
+
+        from synthgen.data.imaging import ImageDataset
+
+        tensors = load_file(str(path))
+        classes = list(doc.class_counts)
+        labels = [classes[i] for i in tensors["labels"].tolist()]
+        ids = [f"cached-{path.stem}-{i}" for i in range(len(labels))]  # the cache keeps no names
+        reference = doc.metadata["reference"]
+        return ImageDataset(
+            images=tensors["images"], labels=labels, patient_ids=ids, item_ids=ids,
+            source_format=reference["source_format"], spatial_dims=int(tensors["images"].dim() - 2),
+            condition=doc.condition, reference=reference, transforms=doc.metadata.get("transforms", []),
+        )
+
     # -- samples -----------------------------------------------------------------------------
     def default_output(self, model_dir: Path, doc) -> Path:
-        fmt = doc["metadata"]["reference"]["source_format"]
+        fmt = doc.metadata["reference"]["source_format"]
         return Path(model_dir) / "samples" / ("synthetic.npz" if fmt == "npz" else "synthetic")
 
     def check_output(self, out: Path, doc) -> None:
-        npz = doc["metadata"]["reference"]["source_format"] == "npz"
+        npz = doc.metadata["reference"]["source_format"] == "npz"
         suffix = "".join(Path(out).suffixes[-2:]).lower() if Path(out).name.lower().endswith(".nii.gz") else Path(out).suffix.lower()
         if npz and suffix != ".npz":
             raise SamplingError(f"--out {out}: this model was fitted on an .npz and writes one; name a .npz file")
@@ -123,14 +149,14 @@ class ImageModality(Modality):
     def write_samples(self, samples, out: Path, doc, mark_synthetic: bool) -> list[Path]:
         from synthgen.data.imaging import write_images
 
-        return [write_images(samples, out, doc["metadata"]["reference"])]
+        return [write_images(samples, out, doc.metadata["reference"])]
 
     def read_samples(self, path: Path, doc):
         data, model = _configs(doc)
         # Labels come from the sample's own manifest (labels.csv) or .npz, not the training one.
         data = data.model_copy(update={"labels": None})
         # A --balance fill sample may hold one class only: that is not an error here.
-        return _load(Path(path), data, model, doc["condition"], min_classes=1)
+        return _load(Path(path), data, model, doc.condition, min_classes=1)
 
     def concat(self, parts):
         import torch
@@ -155,7 +181,7 @@ class ImageModality(Modality):
     def previews(self, samples, doc) -> dict[str, bytes]:
         from synthgen.data.imaging import preview_grid
 
-        reference = doc.get("metadata", {}).get("reference") if "metadata" in doc else None
+        reference = doc.metadata.get("reference")
         return {"grid.png": preview_grid(np.asarray(samples.images), samples.labels, reference=reference)}
 
     # -- evaluation --------------------------------------------------------------------------
@@ -180,12 +206,12 @@ class ImageModality(Modality):
             share_validation=config.share_validation,
             tstr_x=None if balanced is None else np.asarray(balanced.images),
             tstr_y=None if balanced is None else list(balanced.labels),
-            flip_axis=left_right_axis(doc["metadata"]["reference"]),  # as the GAN flips
-            history=doc.get("history"),
+            flip_axis=left_right_axis(doc.metadata["reference"]),  # as the GAN flips
+            history=doc.history,
             progress=progress,
             cache_dir=cache_dir,
             device=str(resolve_device("auto")),  # wherever the model was trained
         )
-        result.meta.setdefault("dataset", doc["data"].get("name"))
-        result.meta.setdefault("condition", doc["condition"])
+        result.meta.setdefault("dataset", doc.dataset)
+        result.meta.setdefault("condition", doc.condition)
         return result

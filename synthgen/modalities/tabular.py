@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +22,7 @@ from synthgen.data.tabular import (
 from synthgen.data.sources import TABLE_SUFFIXES
 from synthgen.errors import SamplingError
 from synthgen.modalities.base import Loaded, Modality
+from synthgen.models.run_document import RunDocument
 
 SYNTHETIC_FLAG = "synthetic"
 PREVIEW_ROWS_PER_CLASS = 10
@@ -74,9 +73,20 @@ class TabularModality(Modality):
             checkpoint_dir=checkpoint_dir, resume=resume,
         )
 
+    # -- cached splits -------------------------------------------------------------------------
+    split_suffix = ".parquet"  # keeps every dtype: read back, a split equals the loaded one
+
+    def write_split(self, part: pd.DataFrame, path: Path, doc) -> None:
+        # The model's columns only, rare values pooled as the model pooled them: exactly what
+        # the evaluation and the privacy filter look at, and no identifier or patient id.
+        write_table(_pool_rare(part[_schema(doc).names], _schema(doc)), path)
+
+    def read_split(self, path: Path, doc) -> pd.DataFrame:
+        return pd.read_parquet(path)  # checked against its SHA-256 first; may have no rows
+
     # -- samples -----------------------------------------------------------------------------
-    def default_output(self, model_dir: Path, doc: Mapping[str, Any]) -> Path:
-        suffix = Path(doc["data"].get("file", "")).suffix or ".csv"
+    def default_output(self, model_dir: Path, doc: RunDocument) -> Path:
+        suffix = Path(doc.data.file if doc.data else "").suffix or ".csv"
         return Path(model_dir) / "samples" / f"synthetic{suffix}"
 
     def check_output(self, out: Path, doc) -> None:
@@ -97,7 +107,7 @@ class TabularModality(Modality):
         return pd.concat(parts, ignore_index=True)
 
     def labels_of(self, samples: pd.DataFrame, doc) -> list[str]:
-        return samples[doc["condition"]].map(str).tolist()
+        return samples[doc.condition].map(str).tolist()
 
     def privacy_keep_mask(self, train, holdout, samples, doc):
         from synthgen.evaluation.memorization import privacy_filter
@@ -108,7 +118,7 @@ class TabularModality(Modality):
         return privacy_filter(train, holdout, samples[cols], categorical=_categorical(schema))
 
     def previews(self, samples: pd.DataFrame, doc) -> dict[str, bytes]:
-        condition = doc["condition"]
+        condition = doc.condition
         head = samples.groupby(condition, sort=False, observed=True).head(PREVIEW_ROWS_PER_CLASS)
         buf = io.StringIO()
         head.to_csv(buf, index=False)
@@ -128,14 +138,14 @@ class TabularModality(Modality):
             schema.condition,
             categorical=_categorical(schema),
             config=config,
-            history=doc.get("history"),
+            history=doc.history,
             progress=progress,
-            dataset=doc["data"].get("name"),
+            dataset=doc.dataset,
         )
 
 
-def _schema(doc: Mapping[str, Any]) -> TableSchema:
-    return TableSchema.from_dict(doc["metadata"]["schema"])
+def _schema(doc: RunDocument) -> TableSchema:
+    return TableSchema.from_dict(doc.metadata["schema"])
 
 
 def _for_evaluation(frame: pd.DataFrame, schema: TableSchema, strict: bool = True) -> pd.DataFrame:

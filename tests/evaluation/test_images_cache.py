@@ -151,7 +151,9 @@ def test_workflow_evaluate_caches_the_encoder_in_the_run_folder(workdir):
                                report_dir=workdir / "r2")
     assert first.result.meta["options"]["encoder_cache"] == "trained and cached"
     assert second.result.meta["options"]["encoder_cache"] == "loaded"
-    assert (Path(fitted.run_dir) / "cache" / ENCODER_FILE).is_file()
+    run_dir = Path(fitted.run_dir)
+    assert (run_dir.parent / f".{run_dir.name}.evaluation-cache" / ENCODER_FILE).is_file()
+    assert not (run_dir / "cache").exists()  # never in the folder that is logged and shared
     np.testing.assert_equal(_numbers(second.result), _numbers(first.result))
 
 

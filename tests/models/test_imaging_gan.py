@@ -97,8 +97,8 @@ def test_save_load_round_trip_gives_identical_samples(fitted_2d, tmp_path):
     synth, _ = fitted_2d
     write_model(tmp_path / "model", synth)
     loaded, doc = load_model(tmp_path / "model")
-    assert doc["kind"] == "image" and loaded.class_counts_ == synth.class_counts_
-    assert doc["metadata"]["transforms"] == [{"name": "Test", "args": {}}]
+    assert doc.kind == "image" and loaded.class_counts_ == synth.class_counts_
+    assert doc.metadata["transforms"] == [{"name": "Test", "args": {}}]
     np.testing.assert_array_equal(loaded.generate({"a": 2, "b": 3}, seed=1).images,
                                   synth.generate({"a": 2, "b": 3}, seed=1).images)
 

@@ -121,7 +121,7 @@ def test_unknown_class_or_bad_count_is_a_sampling_error(fitted):
     synth, _ = fitted
     with pytest.raises(SamplingError, match="'maybe' was never seen"):
         synth.generate({"maybe": 3})
-    with pytest.raises(SamplingError, match="'benign': count must be a whole number"):
+    with pytest.raises(SamplingError, match="count for class 'benign' must be a whole number"):
         synth.generate({"benign": -1})
 
 
@@ -130,7 +130,7 @@ def test_save_and_load_give_identical_samples(fitted, tmp_path):
     json.dumps(synth.metadata(), allow_nan=False)  # JSON-safe, nothing pickled
     folder = write_model(tmp_path / "model", synth)
     loaded, doc = load_model(folder)
-    assert doc["kind"] == "tabular" and loaded.class_counts_ == synth.class_counts_
+    assert doc.kind == "tabular" and loaded.class_counts_ == synth.class_counts_
     assert loaded.history_ == synth.history_
     pd.testing.assert_frame_equal(loaded.sample(500, seed=3), synth.sample(500, seed=3))
 

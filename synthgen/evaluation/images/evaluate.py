@@ -93,7 +93,7 @@ def evaluate_images(
     ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves. ``cache_dir``: where the trained feature
     encoder and the real-only arms' scores are kept between evaluations of the same real images
-    (a run's ``cache/``; see ``cache``).
+    (beside a run folder; see ``cache``).
     """
     say = progress or (lambda _msg: None)
     clock = time.perf_counter()

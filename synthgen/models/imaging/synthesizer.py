@@ -11,10 +11,12 @@ import numpy as np
 import torch
 
 from synthgen import distributed
+from synthgen.class_counts import checked_counts
 from synthgen.config import ImageModelConfig, TrainConfig, image_budget, with_backend_defaults
 from synthgen.data.imaging import ImageDataset
-from synthgen.errors import DataError, SamplingError
+from synthgen.errors import DataError
 from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import open_checkpoints, under
 from synthgen.models.imaging.checkpoint import run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
@@ -116,14 +118,9 @@ class ImageSynthesizer(Synthesizer):
     @torch.no_grad()
     def generate(self, counts: Mapping[str, int], *, seed: int = 0) -> SyntheticImages:
         """Exactly ``counts[label]`` images per label, grouped by class in training order."""
-        unknown = [label for label in counts if label not in self.class_counts_]
-        if unknown:
-            raise SamplingError(f"class {unknown[0]!r} was never seen in training; known classes: "
-                                f"{', '.join(self.classes_)}")
-        if any(int(c) < 0 for c in counts.values()):
-            raise SamplingError("class counts must be >= 0")
+        counts = checked_counts(counts, self.classes_)
         configure_threads()
-        labels = [label for label in self.classes_ for _ in range(int(counts.get(label, 0)))]
+        labels = [label for label in self.classes_ for _ in range(counts[label])]
         ids = torch.tensor([self.classes_.index(label) for label in labels], dtype=torch.long)
         # Latents from a CPU generator: the same seed gives the same images on any device.
         z = torch.randn(len(ids), self.model_config_.latent_dim, generator=torch.Generator().manual_seed(seed))
@@ -144,23 +141,19 @@ class ImageSynthesizer(Synthesizer):
         return {
             "model": self.model_config_.model_dump(mode="json"),
             "train": self.train_config_.model_dump(mode="json"),
-            "condition": self.condition_,
-            "classes": self.classes_,
-            "class_counts": self.class_counts_,
-            "history": self.history_,
             "reference": self.reference_,
             "transforms": self.transforms_,
         }
 
     @classmethod
-    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]):
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], learned: Learned):
         config = ImageModelConfig.model_validate(metadata["model"])
         train = TrainConfig.model_validate(metadata["train"])
         self = cls(config, train)
         self.model_config_, self.train_config_ = config, train
-        self.condition_ = metadata["condition"]
-        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
-        self.history_ = {k: list(v) for k, v in metadata.get("history", {}).items()}
+        self.condition_ = learned.condition
+        self.class_counts_ = dict(learned.class_counts)
+        self.history_ = {k: list(v) for k, v in learned.history.items()}
         self.reference_ = dict(metadata["reference"])
         self.transforms_ = list(metadata.get("transforms", []))
         self.device_ = resolve_device(train.device)

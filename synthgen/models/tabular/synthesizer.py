@@ -12,10 +12,12 @@ import pandas as pd
 import torch
 
 from synthgen import distributed
+from synthgen.class_counts import checked_counts
 from synthgen.config import TabularModelConfig, TrainConfig, with_backend_defaults
 from synthgen.data.schema import DISCRETE_KINDS, TableSchema, category_codes, infer_schema, restore_decoded
-from synthgen.errors import SamplingError, UserError
+from synthgen.errors import UserError
 from synthgen.models.base import Synthesizer, TrainCallback
+from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import array_digest, open_checkpoints
 from synthgen.models.tabular.checkpoint import run_fingerprint
 from synthgen.models.tabular.encoder import TableEncoder
@@ -131,7 +133,7 @@ class TabularSynthesizer(Synthesizer):
         depend on the device the generator network runs on.
         """
         configure_threads()  # SYNTHGEN_THREADS applies to sampling too (2 busy threads: 14x slower)
-        return self._rows(self.generator_, self._checked_counts(counts), seed)
+        return self._rows(self.generator_, checked_counts(counts, self.schema_.labels), seed)
 
     def _rows(self, generator: torch.nn.Module, per_class: Mapping[str, int], seed: int) -> pd.DataFrame:
         """``per_class`` rows from ``generator`` (an eval-mode Generator: the model's, or a
@@ -172,16 +174,6 @@ class TabularSynthesizer(Synthesizer):
             raw[a:b] = network(z[a:b].to(self.device_), positions[a:b].to(self.device_)).float().cpu()
         scalars_out[:], codes_out[:] = layout.sample_codes(raw, uniforms=uniforms)
 
-    def _checked_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
-        labels = self.schema_.labels
-        for label, n in counts.items():
-            if str(label) not in labels:
-                raise SamplingError(f"class {label!r} was never seen in training; known classes: {', '.join(labels)}")
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise SamplingError(f"class {label!r}: count must be a whole number >= 0, got {n!r}")
-        as_text = {str(k): int(v) for k, v in counts.items()}
-        return {label: as_text.get(label, 0) for label in labels}
-
     # -- state ------------------------------------------------------------------------------
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -198,13 +190,10 @@ class TabularSynthesizer(Synthesizer):
             "schema": self.schema_.to_dict(),
             "encoder": self.encoder_.to_dict(),
             "spans": self.encoder_.layout.to_list(),
-            "condition": self.condition_,
-            "class_counts": self.class_counts_,
-            "history": self.history_,
         }
 
     @classmethod
-    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> TabularSynthesizer:
+    def from_state(cls, metadata: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], learned: Learned) -> TabularSynthesizer:
         model = TabularModelConfig.model_validate(metadata["model"])
         train = TrainConfig.model_validate(metadata["train"])
         self = cls(model=model, train=train)
@@ -221,8 +210,8 @@ class TabularSynthesizer(Synthesizer):
             class_value_counts=tensors[COUNTS_KEY],
             device=device,
         )
-        self.class_counts_ = {str(k): int(v) for k, v in metadata["class_counts"].items()}
-        self.history_ = {k: [float(x) for x in v] for k, v in metadata.get("history", {}).items()}
+        self.class_counts_ = dict(learned.class_counts)
+        self.history_ = {k: [float(x) for x in v] for k, v in learned.history.items()}
         return self
 
 
