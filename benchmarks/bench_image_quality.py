@@ -5,18 +5,20 @@
         --variant default --variant ada=model.ada_target=0.6 --variant r1=model.r1_gamma=1 [--max-steps 3000]
 
 Each variant fits the GAN on the file's *train* split with a fixed step budget (no time cap, so
-the result does not depend on the machine's load) and draws, per class, as many images as the
-file's *test* split holds. Scoring knows nothing of the GAN: a small CNN trained on the real
-train split (the evaluation's encoder, same seed for every variant) embeds train, test and
-synthetic images; per class, Fréchet distance, recall and coverage of the synthetic images
-against the real train images, beside the same figures for the real test images (the baseline:
-as good as real data gets). ``fd_x`` is the synthetic Fréchet distance over the baseline's.
+the result does not depend on the machine's load; the default snapshot selection and early
+stop) and draws, per class, as many images as the file's *test* split holds. Scoring is the
+report's own image evaluation (``evaluate_images``, downstream classifiers off), which knows
+nothing of the GAN: per class, Fréchet distance, recall and coverage of the synthetic images
+against the real train images in the trained encoder's space, beside the same figures for the
+real test images (the baseline: as good as real data gets). ``fd_x`` is the synthetic Fréchet
+distance over the baseline's. The encoder is trained once and cached for every variant.
 The targets of issue 13: per class ``fd_x`` <= 2, recall and coverage >= 0.5.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +27,7 @@ import pandas as pd
 
 from synthgen.config import ImageModelConfig, TrainConfig, deep_merge
 from synthgen.data.imaging import load_image_dataset
-from synthgen.evaluation.images.features import fit_encoder, standardise
-from synthgen.evaluation.images.fidelity import feature_fidelity
+from synthgen.evaluation.images import evaluate_images
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.runtime import configure_threads
 
@@ -63,19 +64,17 @@ def fit_variant(train, override: dict, max_steps: int, seed: int) -> tuple[Image
     return synth, time.perf_counter() - start
 
 
-def score(synth: ImageSynthesizer, encoder, real: dict, seed: int) -> dict[str, float]:
+def score(synth: ImageSynthesizer, train, test, cache: Path, seed: int) -> dict[str, float]:
     """Per class: FD over its baseline, recall and coverage (synthetic | test baseline)."""
-    out: dict[str, float] = {}
-    counts = {c: len(real["test"][c]) for c in real["test"]}
-    fake = synth.generate(counts, seed=seed)
-    labels = np.array(fake.labels)
-    for c in counts:
-        tr, te, sy = standardise(encoder(real["train"][c]), encoder(real["test"][c]),
-                                 encoder(fake.images[labels == c]))
-        f = feature_fidelity(tr, te, sy, kid_subsets=5, seed=seed)
-        out[f"{c}_fd_x"] = f["fd"] / f["fd_baseline"]
-        out[f"{c}_recall"], out[f"{c}_recall_real"] = f["recall"], f["recall_baseline"]
-        out[f"{c}_coverage"], out[f"{c}_coverage_real"] = f["coverage"], f["coverage_baseline"]
+    fake = synth.generate(test.class_counts(), seed=seed)
+    findings = evaluate_images(train.images.numpy(), train.labels, test.images.numpy(), test.labels,
+                               fake.images, fake.labels, seeds=0, cache_dir=cache, seed=seed)
+    m, out = findings.metrics, {}
+    for c in test.classes:
+        key = f"fidelity/class/{c}/"
+        out[f"{c}_fd_x"] = m[key + "fd_encoder"] / m[key + "fd_encoder_baseline"]
+        for name in ("recall", "coverage"):
+            out[f"{c}_{name}"], out[f"{c}_{name}_real"] = m[f"{key}{name}_encoder"], m[f"{key}{name}_encoder_baseline"]
     return out
 
 
@@ -93,17 +92,14 @@ def main() -> None:
     train = data.subset(np.flatnonzero(split == "train"))
     test = data.subset(np.flatnonzero(split == "test"))
     print(f"train {train.class_counts()}  test {test.class_counts()}")
-    real = {name: {c: part.images.numpy()[np.array(part.labels) == c] for c in part.classes}
-            for name, part in (("train", train), ("test", test))}
-    y = np.array([train.classes.index(label) for label in train.labels])
-    encoder = fit_encoder(train.images.numpy(), y, len(train.classes), seed=args.seed)
+    cache = Path(tempfile.mkdtemp(prefix="bench-image-quality-"))
     rows = {}
     for name, override in map(parse_variant, args.variant or ["default"]):
         synth, seconds = fit_variant(train, override, args.max_steps, args.seed)
         h = synth.history_
         best = int(np.argmax(h["val_score"])) if "val_score" in h else len(h["step"]) - 1
         rows[name] = {"fit_s": seconds, "steps": h["step"][-1], "kept_step": h["step"][best],
-                      **score(synth, encoder, real, args.seed)}
+                      **score(synth, train, test, cache, args.seed)}
         print(name, {k: round(v, 3) for k, v in rows[name].items()}, flush=True)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(pd.DataFrame(rows).T.round(3).to_string())

@@ -184,6 +184,6 @@ class TabularBackend:
         for name, obj in self._stateful().items():
             obj.load_state_dict(state[name])
 
-    def describe(self, epochs: float | None) -> str:
-        about = f"about {epochs:.0f} epochs of " if epochs is not None else ""
-        return f"{about}{self.n_rows} rows, batch {self.budget.batch * self.dist.world_size}"
+    def describe(self, epochs: float | None) -> None:
+        """No start line: a table's fit takes minutes, and its progress bar shows the pace."""
+        return None

@@ -34,8 +34,9 @@ class GanBackend(Protocol):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
-    def describe(self, budget_epochs: float | None) -> str:
-        """The data and batch the budget covers, for the start-of-training line."""
+    def describe(self, budget_epochs: float | None) -> str | None:
+        """The data and batch the budget covers, for the start-of-training line and the
+        expected end (None: no such lines; the progress bar alone)."""
 
 
 class SnapshotScorer(Protocol):

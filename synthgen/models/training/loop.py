@@ -56,14 +56,17 @@ def train(
     show = train_config.progress and dist.is_main
     every = train_config.checkpoint_every if save is not None else 0
     clock = Clock(progress.elapsed, progress.step)
-    _announce(backend, budget, progress, show)
+    about = backend.describe(budget.epochs())
+    announce = show and about is not None
+    if announce:
+        _announce(about, budget, progress)
     backend.train_mode()
     bar = tqdm(total=budget.total_steps, initial=progress.step, desc=desc, unit="step", file=sys.stderr,
                leave=False, disable=progress_disabled(show))
     with stop_requests(enabled=save is not None) as stop:
         while budget.rounds is None or progress.round < budget.rounds:
             n_steps = budget.steps_in_round(progress.round + 1)
-            stopping = _run_steps(backend, progress, n_steps, bar, stop, save, dist, clock, budget, show)
+            stopping = _run_steps(backend, progress, n_steps, bar, stop, save, dist, clock, budget, announce)
             metrics = _close_round(backend, scorer, progress, n_steps, dist)
             progress.elapsed = clock.elapsed()
             finished = _should_finish(progress, budget, train_config, scorer is not None, dist)
@@ -148,13 +151,12 @@ def _should_finish(progress: Progress, budget: Budget, train: TrainConfig, score
     return distributed.any_process(late or stalled, dist)
 
 
-def _announce(backend: GanBackend, budget: Budget, progress: Progress, show: bool) -> None:
-    if not show or (budget.total_steps is not None and progress.step >= budget.total_steps):
+def _announce(about: str, budget: Budget, progress: Progress) -> None:
+    if budget.total_steps is not None and progress.step >= budget.total_steps:
         return
     steps = "until the time limit" if budget.total_steps is None else f"{budget.total_steps} steps"
     limit = f", at most {budget.deadline_s / 60:g} min" if budget.deadline_s else ""
-    print(f"training budget: {steps} ({backend.describe(budget.epochs())}){limit}",
-          file=sys.stderr, flush=True)
+    print(f"training budget: {steps} ({about}){limit}", file=sys.stderr, flush=True)
 
 
 def _estimate(clock: Clock, budget: Budget, step: int) -> None:
