@@ -2,9 +2,9 @@
 
 ``models`` may not import ``evaluation`` (DESIGN.md §2), yet snapshot selection must measure
 closeness to training rows exactly as the memorization report does, or it would select for a
-different number than the one the report flags. This module holds that distance;
-``synthgen.evaluation.distance`` has the same definition (a test checks that both give the same
-distances) and should re-export these names once its owners switch it over.
+different number than the one the report flags. This module holds that distance
+and the nearest-row search; ``synthgen.evaluation.distance`` builds on it (column kinds, tree
+codes, distance blocks).
 
 HEOM-like (Wilson & Martinez 1997) with robust scaling, as a Euclidean distance in an embedding:
 
@@ -98,25 +98,49 @@ class MixedEmbedding:
         return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
 
 
-def nearest_distance(query: np.ndarray, reference: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """Distance from each query row to its nearest reference row.
+def nearest(
+    query: np.ndarray,
+    reference: np.ndarray,
+    k: int = 1,
+    exclude_self: bool = False,
+    chunk: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest reference rows of each query row: (distances, indices), ascending.
 
-    Candidates come from the fast ``|q|^2 + |r|^2 - 2 q.r`` expansion; the best few are then
-    measured exactly, so exact copies give 0 and ties compare equal (as evaluation's ``nearest``).
+    Candidates come from the fast ``|q|^2 + |r|^2 - 2 q.r`` expansion in chunks (bounded memory);
+    their distances are then recomputed exactly, so exact copies give 0 and ties compare equal.
+    ``exclude_self`` skips index i for query row i (query and reference are the same rows).
     """
-    m = len(reference)
-    if m == 0:
-        raise ValueError("nearest_distance: no reference rows")
-    extra = min(3, m)
+    n, m = len(query), len(reference)
+    k_eff = min(k, m - (1 if exclude_self else 0))
+    if k_eff < 1:
+        raise ValueError("nearest: the reference set has too few rows")
+    extra = min(k_eff + 2, m)  # spare candidates guard against round-off in the expansion
     r2 = (reference**2).sum(1)
-    out = np.empty(len(query))
-    for s in range(0, len(query), chunk):
+    dist = np.empty((n, k_eff))
+    idx = np.empty((n, k_eff), dtype=np.int64)
+    for s in range(0, n, chunk):
         q = query[s : s + chunk]
         d2 = (q**2).sum(1)[:, None] + r2[None, :] - 2.0 * (q @ reference.T)
+        if exclude_self:
+            rows = np.arange(len(q))
+            d2[rows, rows + s] = np.inf
         cand = np.argpartition(d2, extra - 1, axis=1)[:, :extra] if extra < m else \
             np.tile(np.arange(m), (len(q), 1))
-        out[s : s + chunk] = np.sqrt(((q[:, None, :] - reference[cand]) ** 2).sum(-1)).min(1)
-    return out
+        exact = np.sqrt(((q[:, None, :] - reference[cand]) ** 2).sum(-1))
+        if exclude_self:
+            exact[cand == (np.arange(len(q)) + s)[:, None]] = np.inf
+        order = np.argsort(exact, axis=1, kind="stable")[:, :k_eff]
+        dist[s : s + chunk] = np.take_along_axis(exact, order, 1)
+        idx[s : s + chunk] = np.take_along_axis(cand, order, 1)
+    return dist, idx
+
+
+def nearest_distance(query: np.ndarray, reference: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Distance from each query row to its nearest reference row."""
+    if len(reference) == 0:
+        raise ValueError("nearest_distance: no reference rows")
+    return nearest(query, reference, chunk=chunk)[0][:, 0]
 
 
 def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:

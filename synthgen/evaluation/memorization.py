@@ -14,16 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from synthgen.evaluation.distance import EXACT_TOL, MixedEmbedding, nearest, resolve_categorical
+from synthgen.data.distance import EXACT_TOL, MixedEmbedding, dcr_share, nearest
+from synthgen.evaluation.distance import resolve_categorical
 from synthgen.evaluation.findings import Severity, Verdict
-
-
-def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:
-    """Share of synthetic rows closer to train than to holdout; ties count half (0.5 is safe)."""
-    d_train, d_holdout = np.asarray(d_train), np.asarray(d_holdout)
-    ties = (np.isclose(d_train, d_holdout, rtol=0, atol=EXACT_TOL)).mean()
-    closer = (d_train < d_holdout - EXACT_TOL).mean()
-    return float(closer + 0.5 * ties)
 
 
 def dcr_threshold(n_synthetic: int) -> float:
