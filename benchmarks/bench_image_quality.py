@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ import pandas as pd
 from synthgen.config import ImageModelConfig, TrainConfig, deep_merge
 from synthgen.data.imaging import load_image_dataset
 from synthgen.evaluation.images import evaluate_images
+from synthgen.modalities.imaging import native_size
 from synthgen.models.imaging.synthesizer import ImageSynthesizer
 from synthgen.runtime import configure_threads
 
@@ -87,7 +89,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     print(f"threads: {configure_threads()}")
-    data = load_image_dataset(args.data, args.condition)
+    # The side the pipeline picks: the inputs' own (28 px for MedMNIST), as `synthgen fit` does.
+    data = load_image_dataset(args.data, args.condition, image_size=partial(native_size, spatial_dims=2))
+    print(f"image size {data.images.shape[-1]}")
     split = np.array(data.source_split)
     train = data.subset(np.flatnonzero(split == "train"))
     test = data.subset(np.flatnonzero(split == "test"))
