@@ -52,7 +52,8 @@ def carve_validation(labels: Sequence[int], share: float, seed: int) -> tuple[np
 
 
 class ImageSnapshotScorer:
-    """``scorer(generator)`` -> ``val_score`` and its parts (``val_coverage``, ``val_fd_ratio``)."""
+    """``scorer(generator)`` -> ``val_score`` and its parts (``val_coverage``, ``val_fidelity``),
+    all in [0, 1] so that the report draws them on one axis."""
 
     def __init__(self, fit_images: torch.Tensor, fit_labels: torch.Tensor, val_images: torch.Tensor,
                  val_labels: torch.Tensor, n_classes: int, latent_dim: int, *, seed: int):
@@ -97,16 +98,15 @@ class ImageSnapshotScorer:
             self._prepare()
         images = self._generate(generator)
         feats, ids = self._features(images), self.ids.numpy()
-        coverage, ratio, fidelity = [], [], []
+        coverage, fidelity = [], []
         for c in self.classes:
             fake, real = feats[ids == c], self.val[c]
             fd = frechet_distance(real, fake)
             coverage.append(prdc(real, fake)["coverage"] if len(real) > K_DENSITY_COVERAGE else 0.0)
-            ratio.append(fd / max(self.baseline[c], 1e-12))
             fidelity.append(min(1.0, self.baseline[c] / max(fd, 1e-12)))
         score = 0.5 * (float(np.mean(coverage)) + float(np.mean(fidelity)))
         return {"val_score": score, "val_coverage": float(np.mean(coverage)),
-                "val_fidelity": float(np.mean(fidelity)), "val_fd_ratio": float(np.mean(ratio))}
+                "val_fidelity": float(np.mean(fidelity))}
 
     @torch.no_grad()
     def _generate(self, generator: nn.Module) -> np.ndarray:
