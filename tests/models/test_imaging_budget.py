@@ -99,6 +99,8 @@ def test_validation_images_come_out_of_train_stratified():
     assert len(val) == 45 and len(fit) == 255 and not set(fit) & set(val)
     assert (labels[val] == 1).sum() == 15  # each class keeps its share
     assert carve_validation(labels[:60], 0.15, seed=0) is None  # 9 per class: too few to score
+    # 30 and 8 validation images: the small class could not be scored, so nothing is held out
+    assert carve_validation(np.array([0] * 200 + [1] * 50), 0.15, seed=0) is None
     assert carve_validation(labels, 0.0, seed=0) is None
 
 

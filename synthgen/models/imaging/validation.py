@@ -34,8 +34,11 @@ GENERATE_CHUNK = 256
 
 
 def carve_validation(labels: Sequence[int], share: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(fit, validation) indices, stratified by class; None when no class would get
-    ``MIN_PER_CLASS`` validation images (the fit then keeps the EMA generator, unscored)."""
+    """(fit, validation) indices, stratified by class; None when some class would get fewer than
+    ``MIN_PER_CLASS`` validation images: the fit then trains on every image and keeps the EMA
+    generator. (Scoring only the larger classes picked snapshots that were worse for the
+    others: on the 3D MRI patches, where two of three classes are too small to score, Fréchet
+    distance went 0.9x -> 1.5x the real baseline.)"""
     labels = np.asarray(labels)
     if share <= 0:
         return None
@@ -45,7 +48,7 @@ def carve_validation(labels: Sequence[int], share: float, seed: int) -> tuple[np
         members = rng.permutation(np.flatnonzero(labels == c))
         val.append(members[: int(round(share * len(members)))])
     val_idx = np.sort(np.concatenate(val))
-    if np.bincount(labels[val_idx]).max(initial=0) < MIN_PER_CLASS:
+    if np.bincount(labels[val_idx], minlength=labels.max() + 1).min() < MIN_PER_CLASS:
         return None
     fit_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
     return fit_idx, val_idx
@@ -79,7 +82,7 @@ class ImageSnapshotScorer:
         for c in range(self.n_classes):
             n = int((y_val == c).sum())
             pool = np.flatnonzero(y_fit == c)
-            if n < MIN_PER_CLASS or len(pool) < n:
+            if len(pool) < n:  # (carve_validation leaves every class enough)
                 continue
             self.classes.append(c)
             self.val[c] = feats_val[y_val == c]
