@@ -115,6 +115,8 @@ class ImageModelConfig(_Strict):
     ada_target: float = Field(
         0.0, ge=0.0, lt=1.0, description="adaptive augmentation (StyleGAN2-ADA): tune how often "
         "DiffAugment applies so that E[sign D(real)] stays near this (ADA's 0.6); 0: always apply")
+    ada_per_class: bool = Field(False, description="with ada_target: one augmentation probability "
+                                "per class, from each class's own signal (small classes overfit first)")
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     generator_lr: float = Field(2e-4, gt=0)
     discriminator_lr: float = Field(2e-4, gt=0)

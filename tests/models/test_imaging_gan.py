@@ -36,7 +36,8 @@ def _one_thread():
 
 def tiny_synth(dims=2, size=16, epochs=2, **train):
     model = ImageModelConfig(spatial_dims=dims, image_size=size, latent_dim=8, base_channels=4,
-                             r1_gamma=train.pop("r1_gamma", 0.0), ada_target=train.pop("ada_target", 0.0))
+                             r1_gamma=train.pop("r1_gamma", 0.0), ada_target=train.pop("ada_target", 0.0),
+                             ada_per_class=train.pop("ada_per_class", False))
     return ImageSynthesizer(model, TrainConfig(epochs=epochs, batch_size=8, progress=False, device="cpu", **train))
 
 
@@ -233,6 +234,28 @@ def test_adaptive_augmentation_tunes_p_and_resumes_exactly(tmp_path, monkeypatch
     tiny_synth(epochs=10, ada_target=0.2, checkpoint_every=1).fit(data, checkpoint_dir=tmp_path)
     resumed = tiny_synth(epochs=12, ada_target=0.2).fit(data, checkpoint_dir=tmp_path, resume=True)
     assert resumed.history_ == whole.history_
+
+
+def test_per_class_ada_keeps_one_p_per_class(monkeypatch):
+    import synthgen.models.imaging.ada as ada
+
+    monkeypatch.setattr(ada, "SPEED_IMAGES", 200)
+    seen = []
+    original = ada.AdaptiveAugment.observe
+    monkeypatch.setattr(ada.AdaptiveAugment, "observe",
+                        lambda self, logits, y: original(self, logits, y) or seen.append(self.p.clone()))
+    synth = tiny_synth(epochs=12, ada_target=0.2, ada_per_class=True).fit(tiny_dataset(n=24))
+    assert seen[-1].shape == (2,) and (seen[-1] >= 0).all() and (seen[-1] <= 1).all()
+    assert any(float(p.max()) > 0.1 for p in seen)  # p moved, per class
+    assert any(abs(float(p[0] - p[1])) > 1e-6 for p in seen)  # and not in lockstep
+    assert np.isfinite(synth.history_["ada_p"]).all()
+
+
+def test_diffaugment_per_class_probabilities():
+    x = torch.rand(6, 1, 8, 8) * 2 - 1
+    aug = DiffAugment(class_p=torch.tensor([0.0, 1.0]))
+    out = aug(x, torch.tensor([0, 0, 0, 1, 1, 1]))
+    assert torch.equal(out[:3], x[:3]) and not torch.equal(out[3:], x[3:])
 
 
 def test_diffaugment_with_p_zero_is_the_identity():

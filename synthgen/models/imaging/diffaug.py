@@ -26,18 +26,23 @@ class DiffAugment:
     flip_p: float = 0.2
     flip_axis: int = 2  # tensor axis of left-right (2: first spatial axis, RAS "R")
     p: float = 1.0  # probability each transform is applied to a sample (ADA tunes it)
+    class_p: torch.Tensor | None = None  # per-class probabilities instead of p (per-class ADA)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Augment ``x``; with ``class_p`` set, sample i with probability ``class_p[y[i]]``."""
+        prob: float | torch.Tensor = self.p
+        if self.class_p is not None and y is not None:
+            prob = self.class_p.to(x.device, x.dtype)[y].view((-1,) + (1,) * (x.ndim - 1))
         for transform in (self._intensity, self._flip, self._translate, self._cutout):
-            x = self._sometimes(transform, x)
+            x = self._sometimes(transform, x, prob)
         return x
 
-    def _sometimes(self, transform, x: torch.Tensor) -> torch.Tensor:
-        if self.p >= 1.0:  # every sample, drawing nothing more (the fixed DiffAugment)
+    def _sometimes(self, transform, x: torch.Tensor, prob: float | torch.Tensor) -> torch.Tensor:
+        if isinstance(prob, float) and prob >= 1.0:  # every sample, drawing nothing more (fixed DiffAugment)
             return transform(x)
-        if self.p <= 0.0:
+        if isinstance(prob, float) and prob <= 0.0:
             return x
-        return torch.where(self._per_sample(x) < self.p, transform(x), x)
+        return torch.where(self._per_sample(x) < prob, transform(x), x)
 
     def _per_sample(self, x: torch.Tensor) -> torch.Tensor:
         return torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), device=x.device, dtype=x.dtype)

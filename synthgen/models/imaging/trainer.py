@@ -67,7 +67,8 @@ class GanTrainer:
     def __init__(self, config: ImageModelConfig, train: TrainConfig, num_classes: int, *,
                  dist: DistInfo, augment: DiffAugment | None = None):
         self.config, self.train, self.dist, self.device = config, train, dist, dist.device
-        self.augment = augment if (augment is not None and config.diffaug) else (lambda x: x)
+        self.num_classes = num_classes
+        self.augment = augment if (augment is not None and config.diffaug) else (lambda x, y=None: x)
         # channels_last: oneDNN's convolutions ran 2-4x faster with it on this CPU (bench_imaging).
         self.memory_format = memory_format(config.spatial_dims)
         self.g, self.d = (net.to(self.device, memory_format=self.memory_format)
@@ -104,15 +105,15 @@ class GanTrainer:
         with self._autocast():
             # One D pass over real and fake together (a bigger batch runs faster); minibatch
             # statistics groups must divide the batch so that none mixes real and fake.
-            images = self.augment(torch.cat([real, fake.to(real.dtype)]))
+            images = self.augment(torch.cat([real, fake.to(real.dtype)]), torch.cat([y, y]))
             logits = self.train_d(images, torch.cat([y, y]), group=_group(len(y)))
             logits_real, logits_fake = logits.float().chunk(2)
             loss = d_loss(self.config.loss, logits_real, logits_fake)
         out = {"loss_d": loss.detach(), "d_real": logits_real.detach().mean(),
                "d_fake": logits_fake.detach().mean()}
         if self.ada is not None:
-            out["ada_p"] = torch.tensor(self.augment.p, device=self.device)  # p this step used
-            self.ada.observe(logits_real)
+            out["ada_p"] = torch.tensor(self.ada.mean_p(), device=self.device)  # p this step used
+            self.ada.observe(logits_real, y)
         if r1 > 0:
             penalty = r1_penalty(logits_real, real)
             loss = loss + 0.5 * r1 * penalty
@@ -130,7 +131,7 @@ class GanTrainer:
         z = self._latent(len(y))
         with self._autocast():
             fake = self.train_g(z, y)
-            logits = self.d(self.augment(fake), y, group=_group(len(y)))
+            logits = self.d(self.augment(fake, y), y, group=_group(len(y)))
             adversarial = g_loss(self.config.loss, logits.float())
             diversity = mode_seeking(fake.float(), z)
             loss = adversarial + self.config.mode_seeking * diversity
@@ -158,7 +159,8 @@ class GanTrainer:
                             f"{world} processes: raise --batch-size or lower --nproc_per_node")
         self.batch, self.steps_per_epoch = batch, max(1, n // batch)
         if self.config.ada_target > 0 and isinstance(self.augment, DiffAugment):
-            self.ada = AdaptiveAugment(self.augment, self.config.ada_target, batch, self.dist)
+            per_class = self.num_classes if self.config.ada_per_class else None
+            self.ada = AdaptiveAugment(self.augment, self.config.ada_target, self.dist, per_class)
         return plan_rounds(batch // world, self.steps_per_epoch, self.train)
 
     def train_mode(self) -> None:
