@@ -182,21 +182,17 @@ def downstream_gains(
     scores = {a: {m: [] for m in METRICS} for a in arms}
     losses: dict[str, list[float]] = {}
     run = 0
+    data = (train_x, train_y, synth_x, synth_y, tstr)
     for seed in range(seeds):
         for arm in arms:
             if arm == "real_plus_chosen" and reuse:
                 continue
-            entry = cache.get(arm, seed) if arm in REAL_ONLY_ARMS else None
-            if entry is None:
-                say(f"downstream classifier: {arm}, seed {seed + 1}/{seeds}")
-                entry = _run_arm(arm, seed, train, (train_x, train_y, synth_x, synth_y, tstr), choice)
-                if arm in REAL_ONLY_ARMS:
-                    cache.put(arm, seed, entry["scores"], entry["losses"])
-            row, curve = entry["scores"], entry["losses"]
+            entry = _cached_or_run(arm, seed, cache, train, data, choice,
+                                   lambda: say(f"downstream classifier: {arm}, seed {seed + 1}/{seeds}"))
             if seed == 0:
-                losses[arm] = curve
+                losses[arm] = entry["losses"]
             for m in METRICS:
-                scores[arm][m].append(row[m])
+                scores[arm][m].append(entry["scores"][m])
         if reuse:
             for m in METRICS:
                 scores["real_plus_chosen"][m].append(scores[twin][m][-1])
@@ -206,6 +202,17 @@ def downstream_gains(
                 f"{run} seeds; stopping")
             break
     return UtilityResult(list(arms), classes[minority], scores, losses, choice, seeds, cache.save())
+
+
+def _cached_or_run(arm: str, seed: int, cache: ArmScores, train, data, choice, announce) -> dict:
+    """A real-only arm's scores from the cache when there, else trained (and cached)."""
+    entry = cache.get(arm, seed) if arm in REAL_ONLY_ARMS else None
+    if entry is None:
+        announce()
+        entry = _run_arm(arm, seed, train, data, choice)
+        if arm in REAL_ONLY_ARMS:
+            cache.put(arm, seed, entry["scores"], entry["losses"])
+    return entry
 
 
 def _choose(train_x, train_y, synth_x, synth_y, n_classes: int, epochs: int, device: str, shares,
