@@ -9,18 +9,7 @@ import pandas as pd
 import pytest
 
 from synthgen.models.tabular.validation import SnapshotScorer, carve_validation
-
-
-def clinic(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    sick = rng.random(n) < 0.4
-    return pd.DataFrame({
-        "marker": rng.normal(np.where(sick, 3.0, 0.0), 1.0),
-        "age": rng.normal(np.where(sick, 65, 45), 8).round(),
-        "bmi": rng.lognormal(3.2, 0.15, n),
-        "smoker": np.where(rng.random(n) < np.where(sick, 0.7, 0.15), "yes", "no"),
-        "diagnosis": np.where(sick, "sick", "healthy"),
-    })
+from tiny_tables import clinic
 
 
 def draw(pool: pd.DataFrame):

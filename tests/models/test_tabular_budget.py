@@ -14,6 +14,7 @@ from synthgen.data.schema import DISCRETE_KINDS
 from synthgen.models.tabular.synthesizer import TabularSynthesizer
 from synthgen.models.tabular.trainer import plan_budget
 from synthgen.models.tabular.validation import SnapshotScorer, carve_validation
+from tiny_tables import clinic
 
 SMALL = TabularModelConfig(embedding_dim=32, generator_dims=[64, 64], discriminator_dims=[64, 64],
                            pac=5, max_modes=3, generator_lr=1e-3, discriminator_lr=1e-3)
@@ -25,19 +26,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def clinic(n: int = 400, seed: int = 0) -> pd.DataFrame:
-    """A table whose label is learnable: sick patients have higher markers and more smokers."""
-    rng = np.random.default_rng(seed)
-    sick = rng.random(n) < 0.4
-    return pd.DataFrame({
-        "marker": rng.normal(np.where(sick, 3.0, 0.0), 1.0),
-        "age": rng.normal(np.where(sick, 65, 45), 8).round(),
-        "bmi": rng.lognormal(3.2, 0.15, n),
-        "smoker": np.where(rng.random(n) < np.where(sick, 0.7, 0.15), "yes", "no"),
-        "diagnosis": np.where(sick, "sick", "healthy"),
-    })
 
 
 def test_budget_is_steps_not_epochs():
