@@ -131,6 +131,20 @@ def test_collapsed_generator_fails_diversity_and_recall(xray):
     assert m["fidelity/coverage_encoder"] < 0.2
 
 
+def test_noisy_generator_is_wider_than_real_not_diverse(xray):
+    tx, ty = xray["train"]
+    ex, ey = xray["test"]
+    rng = np.random.default_rng(0)
+    # real images under heavy noise: "more varied" than real, but off the real images' manifold
+    sx = np.clip(tx[600:800] + rng.normal(0, 0.6, (200, 1, 28, 28)), -1, 1)
+    result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], sx, ty[600:800],
+                             seeds=0, encoder_epochs=2)
+    m = result.metrics
+    assert m["diversity/ms_ssim_synthetic"] < m["diversity/ms_ssim_real"] - 0.15
+    assert result.verdicts["diversity"].severity is Severity.CAUTION
+    assert result.verdicts["diversity"].text.startswith("wider than real")
+
+
 def test_test_images_in_the_synthetic_set_are_reported_as_leakage(xray):
     tx, ty = xray["train"]
     ex, ey = xray["test"]

@@ -109,7 +109,8 @@ def _diversity_section(f: ImageMeasurements) -> Section:
     return Section("samples", "Samples and diversity", [
         Note(f"Mean similarity of {f.options['ssim_pairs']} random pairs of images within a "
              f"class ({plan}). Higher among synthetic than among real images means the generator "
-             "repeats itself (mode collapse)."),
+             "repeats itself (mode collapse); far lower means variety the real images do not have "
+             "(noise, artefacts)."),
         Table([Column("class", "text"), Column("real train"), Column("real test"),
                Column("synthetic"), Column("excess over real", "signed")], rows),
         FigureSpec("sample_grid", "Samples per class", "each class: a row of real training "

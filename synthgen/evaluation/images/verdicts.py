@@ -16,6 +16,9 @@ from synthgen.evaluation.share import share_label
 CLOSE_RATIO, MODERATE_RATIO = 1.5, 4.0
 # Synthetic images of a class this much more alike (MS-SSIM) than real ones: low diversity.
 DIVERSITY_MARGIN = 0.05
+# ... this much less alike than the less alike real set: wider than real (noise, artefacts, or
+# another class's look). Real train and test differ by up to ~0.1, hence the wider margin.
+SPREAD_MARGIN = 0.15
 _GAIN_SEVERITY = {"helps": Severity.GOOD, "hurts": Severity.BAD}
 
 
@@ -69,9 +72,25 @@ def excess_similarity(d: Mapping[str, float]) -> float:
     return d["synthetic"] - np.nanmax([d["real"], d.get("test", np.nan)])
 
 
+def excess_spread(d: Mapping[str, float]) -> float:
+    """How much less alike synthetic images are than the less alike of the two real sets."""
+    return np.nanmin([d["real"], d.get("test", np.nan)]) - d["synthetic"]
+
+
 def diversity_verdict(f: ImageMeasurements) -> Verdict:
+    """Two-sided: more alike than real is collapse; far less alike is not diversity but images
+    off the real manifold (high recall with low precision and coverage says the same)."""
     low = [c for c, d in f.diversity.items() if excess_similarity(d) > DIVERSITY_MARGIN]
     if not low:
+        wide = [c for c, d in f.diversity.items() if excess_spread(d) > SPREAD_MARGIN]
+        if wide:
+            worst = max(wide, key=lambda c: excess_spread(f.diversity[c]))
+            d = f.diversity[worst]
+            return Verdict(Severity.CAUTION, (
+                f"wider than real: synthetic images of {', '.join(map(str, wide))} are far less "
+                f"alike than real ones (MS-SSIM {d['synthetic']:.2f} vs {d['real']:.2f} train, "
+                f"{d.get('test', np.nan):.2f} test, for {worst}): variety beyond the real images' "
+                "(noise, artefacts or another class's look), not more coverage"))
         return Verdict(Severity.GOOD, "close to real: synthetic images within each class vary "
                                       "about as much as real ones")
     worst = max(low, key=lambda c: excess_similarity(f.diversity[c]))
