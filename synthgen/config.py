@@ -71,6 +71,10 @@ class TabularModelConfig(_Strict):
     gmm_max_rows: int = Field(
         20_000, ge=100, description="rows sampled to fit each column's mixture (speed)"
     )
+    spike_share: float = Field(
+        0.05, ge=0.0, le=1.0, description="a value held by at least this share of a numeric "
+        "column's rows is an exact mode of its own (zero-inflated columns such as capital gain; "
+        "CTAB-GAN's mixed type); 0: off")
     max_categories: int = Field(
         1000, ge=2, description="rarer categories beyond this many are pooled into '__other__'"
     )

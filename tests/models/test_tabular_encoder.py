@@ -33,6 +33,31 @@ def test_mixture_of_a_constant_column_is_one_mode():
     assert mix.means.tolist() == [7.0] and mix.stds[0] > 0
 
 
+def test_spikes_are_exact_modes_and_decode_exactly():
+    # A zero-inflated column (Adult's capital gain: 91% zeros): decoded through a Gaussian mode
+    # at zero, "0" came back as small positive amounts; a spike mode gives exactly 0.
+    rng = np.random.default_rng(0)
+    gains = np.where(rng.random(2000) < 0.9, 0.0, rng.lognormal(8, 1, 2000).round())
+    hours = np.where(rng.random(2000) < 0.5, 40.0, rng.normal(40, 12, 2000).round(1))
+    df = pd.DataFrame({"gain": gains, "hours": hours, "label": rng.choice(["no", "yes"], 2000)})
+    schema, encoder = _fit(df, spike_share=0.05)
+    gain, hrs = encoder.columns
+    assert gain.spikes == [0.0] and hrs.spikes == [40.0]
+    scalars, codes = encoder.transform(df, schema)
+    back = encoder.decode(scalars, codes)
+    np.testing.assert_allclose(back["gain"], gains, atol=1e-6 * gains.max())
+    # Any network output in a spike's mode decodes to the spike, whatever its scalar.
+    at_zero = codes[:, 0] == 0
+    assert at_zero.mean() == pytest.approx((gains == 0).mean())
+    noisy = encoder.decode(np.random.default_rng(1).uniform(-1, 1, scalars.shape).astype(np.float32), codes)
+    assert (noisy["gain"][at_zero] == 0).all() and (noisy["gain"][~at_zero] != 0).mean() > 0.99
+    # Off: the zero is a Gaussian mode, and noise in its scalar moves the value off zero.
+    schema, plain = _fit(df, spike_share=0.0)
+    assert plain.columns[0].spikes == []
+    s, c = plain.transform(df, schema)
+    assert (plain.decode(np.random.default_rng(1).uniform(-1, 1, s.shape).astype(np.float32), c)["gain"] == 0).mean() < 0.05
+
+
 def test_segment_ops_match_per_block_torch():
     layout = SpanLayout([Span("a", "value", 1, "tanh"), Span("a", "mode", 3, "softmax"),
                          Span("b", "category", 2, "softmax")])

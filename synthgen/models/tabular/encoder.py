@@ -3,6 +3,7 @@
 - Numeric columns (continuous, integer, datetime in seconds): a variational Gaussian mixture
   is fitted on a seeded subsample of at most ``gmm_max_rows`` values; a value becomes its
   mode (drawn from the posterior, as CTGAN does) and ``(x - mean) / (4 std)`` of that mode.
+  Values held by at least ``spike_share`` of the rows are exact modes of their own (spikes).
 - Categorical / boolean columns: one block over the categories; beyond ``max_categories``
   the rarest are pooled into one ``__other__`` slot, decoded back by drawing one of them in
   proportion to its training frequency (so category sets stay exact).
@@ -37,45 +38,78 @@ OTHER = "__other__"
 
 @dataclass
 class NumericColumn:
+    """``spikes``: values that hold at least ``spike_share`` of the column's rows (zeros of
+    capital gain, 40 hours a week), each an exact mode of its own before the mixture's modes
+    (CTAB-GAN's mixed type): a Gaussian mode at a point mass has a width of its variance floor,
+    and decoding through it turned Adult's 91% zero capital gains into 46% small positive ones."""
+
     name: str
     weights: list[float]
     means: list[float]
     stds: list[float]
     has_missing: bool
+    spikes: list[float] = field(default_factory=list)
 
     @property
     def mixture(self) -> Mixture:
         return Mixture(np.array(self.weights), np.array(self.means), np.array(self.stds))
 
     def spans(self) -> list[Span]:
-        spans = [Span(self.name, "value", 1, "tanh"), Span(self.name, "mode", len(self.means), "softmax")]
+        modes = len(self.spikes) + len(self.means)
+        spans = [Span(self.name, "value", 1, "tanh"), Span(self.name, "mode", modes, "softmax")]
         if self.has_missing:
             spans.append(Span(self.name, "missing", 2, "softmax"))
         return spans
 
     @classmethod
-    def fit(cls, x: np.ndarray, spec: ColumnSpec, max_modes: int, max_rows: int, rng) -> NumericColumn:
+    def fit(cls, x: np.ndarray, spec: ColumnSpec, max_modes: int, max_rows: int, rng,
+            spike_share: float = 0.0) -> NumericColumn:
         observed = x[~np.isnan(x)]
         if len(observed) > max_rows:
             observed = rng.choice(observed, size=max_rows, replace=False)
+        spikes: list[float] = []
+        if spike_share > 0 and len(observed):
+            values, counts = np.unique(observed, return_counts=True)
+            spikes = values[counts >= spike_share * len(observed)].tolist()
+            observed = observed[~np.isin(observed, spikes)]
+        if len(observed) == 0:  # every value is a spike: no mixture
+            return cls(spec.name, [], [], [], spec.has_missing, spikes)
         m = fit_mixture(observed, max_modes)
-        return cls(spec.name, m.weights.tolist(), m.means.tolist(), m.stds.tolist(), spec.has_missing)
+        return cls(spec.name, m.weights.tolist(), m.means.tolist(), m.stds.tolist(), spec.has_missing, spikes)
 
     def encode(self, x: np.ndarray, rng) -> tuple[np.ndarray, list[np.ndarray]]:
         missing = np.isnan(x)
         if missing.any():
             x = x.copy()
             x[missing] = rng.choice(x[~missing], size=int(missing.sum()))
-        mix = self.mixture
-        # Draw each value's mode from its posterior (vectorized inverse-CDF draw).
-        mode = mix.draw_modes(x, rng.random(len(x)))
-        scalar = (x - mix.means[mode]) / (4 * mix.stds[mode])
+        spikes = np.asarray(self.spikes, dtype=np.float64)
+        mode = np.zeros(len(x), dtype=np.int64)
+        scalar = np.zeros(len(x), dtype=np.float64)
+        at_spike = np.isin(x, spikes)
+        mode[at_spike] = np.searchsorted(spikes, x[at_spike])
+        rest = ~at_spike
+        if rest.any():
+            mix = self.mixture
+            if len(mix.means) == 0:  # a value the fit never saw as a non-spike: the nearest spike
+                mode[rest] = np.abs(x[rest, None] - spikes).argmin(axis=1)
+            else:
+                # Draw each value's mode from its posterior (vectorized inverse-CDF draw).
+                drawn = mix.draw_modes(x[rest], rng.random(int(rest.sum())))
+                mode[rest] = len(spikes) + drawn
+                scalar[rest] = (x[rest] - mix.means[drawn]) / (4 * mix.stds[drawn])
         codes = [mode] + ([missing.astype(np.int64)] if self.has_missing else [])
         return scalar, codes
 
     def decode(self, scalar: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
+        n_spikes = len(self.spikes)
         mode = codes[0]
-        x = scalar * 4 * np.asarray(self.stds)[mode] + np.asarray(self.means)[mode]
+        gmm = np.clip(mode - n_spikes, 0, max(len(self.means) - 1, 0))
+        if self.means:
+            x = scalar * 4 * np.asarray(self.stds)[gmm] + np.asarray(self.means)[gmm]
+        else:
+            x = np.zeros(len(mode))
+        if n_spikes:
+            x = np.where(mode < n_spikes, np.asarray(self.spikes)[np.minimum(mode, n_spikes - 1)], x)
         if self.has_missing:
             x = np.where(codes[1] == 1, np.nan, x)
         return x
@@ -150,6 +184,7 @@ class TableEncoder:
         max_modes: int,
         gmm_max_rows: int,
         max_categories: int,
+        spike_share: float = 0.0,
         seed: int = 0,
     ) -> TableEncoder:
         rng = np.random.default_rng(seed)
@@ -159,7 +194,7 @@ class TableEncoder:
                 columns.append(CategoryColumn.fit(category_codes(df[spec.name], spec), spec, max_categories))
             else:
                 x = numeric_values(df[spec.name], spec)
-                columns.append(NumericColumn.fit(x, spec, max_modes, gmm_max_rows, rng))
+                columns.append(NumericColumn.fit(x, spec, max_modes, gmm_max_rows, rng, spike_share))
         return cls(columns)
 
     def transform(self, df: pd.DataFrame, schema: TableSchema, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

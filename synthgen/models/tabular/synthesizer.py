@@ -219,7 +219,7 @@ def _encode(df: pd.DataFrame, schema: TableSchema, model: TabularModelConfig, se
     """(encoder, scalars, codes, classes, digest of the three): a resumed fit takes the encoder
     from its checkpoint (no mixture refits) and must encode the table exactly as before."""
     encoder = TableEncoder.from_dict(saved.doc["encoder"]) if saved else TableEncoder.fit(
-        df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows,
+        df, schema, max_modes=model.max_modes, gmm_max_rows=model.gmm_max_rows, spike_share=model.spike_share,
         max_categories=model.max_categories, seed=seed,
     )
     scalars, codes = encoder.transform(df, schema, seed=seed)
