@@ -21,6 +21,7 @@ from synthgen.evaluation.images.memorization import (
     pixel_vectors,
     privacy_filter_images,
 )
+from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.vision.classifier import layer_plan
 
 
@@ -54,6 +55,18 @@ def test_prdc_high_on_like_data_zero_on_far_data():
     # a collapsed generator: one point repeated is "precise" but covers nothing
     collapsed = prdc(real, np.repeat(real[:1], 600, 0))
     assert collapsed["precision"] == 1.0 and collapsed["recall"] < 0.05 and collapsed["coverage"] < 0.05
+
+
+def test_coverage_of_a_small_set_against_a_large_class_is_not_capped_by_the_sizes():
+    # 200 draws against 2,000 training rows of their own distribution: against all 2,000 the
+    # coverage ceiling was ~0.4 (PneumoniaMNIST normal); with an equal-size reference it is ~0.9.
+    train, test, synth = _gauss(2000, seed=1), _gauss(200, seed=2), _gauss(200, seed=3)
+    out = feature_fidelity(train, test, synth, kid_subsets=5)
+    assert out["n_matched"] == 200
+    assert out["coverage_baseline"] > 0.8 and out["coverage"] > 0.8
+    assert prdc(train, test)["coverage"] < 0.5  # the old, size-capped reading
+    shifted = feature_fidelity(train, test, _gauss(200, shift=1.5, seed=3), kid_subsets=5)
+    assert shifted["coverage"] < 0.3 < out["coverage_baseline"]
 
 
 # -- diversity -----------------------------------------------------------------------------------
