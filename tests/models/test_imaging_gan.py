@@ -261,3 +261,50 @@ def test_diffaugment_per_class_probabilities():
 def test_diffaugment_with_p_zero_is_the_identity():
     x = torch.rand(4, 1, 8, 8) * 2 - 1
     assert torch.equal(DiffAugment(p=0.0)(x), x)
+
+
+def _centre_receptive_share(d, size: int) -> float:
+    """Share of input pixels that move the discriminator's centre feature before pooling."""
+    from synthgen.models.imaging.networks import minibatch_stddev
+
+    x = torch.randn(1, 1, size, size, requires_grad=True)
+    h = d.last(minibatch_stddev(d.blocks(x), 1))
+    c = h.shape[-1] // 2
+    h[0, :, c, c].sum().backward()
+    return float((x.grad.abs() > 0).float().mean())
+
+
+def test_discriminator_past_the_generator_grid_sees_the_whole_image():
+    # At 28 px the generator starts from 7x7: a discriminator of as many levels judged patches
+    # about 10 px wide (summed), and never the whole X-ray.
+    from synthgen.models.imaging.networks import build_networks
+
+    patches = build_networks(ImageModelConfig(image_size=28, base_channels=4, discriminator_min_side=8), 2)[1]
+    whole = build_networks(ImageModelConfig(image_size=28, base_channels=4, discriminator_min_side=4), 2)[1]
+    assert patches.blocks(torch.zeros(2, 1, 28, 28)).shape[-1] == 14
+    assert whole.blocks(torch.zeros(2, 1, 28, 28)).shape[-1] == 7
+    assert _centre_receptive_share(patches, 28) < 0.2 < 0.6 < _centre_receptive_share(whole, 28)
+    # Sizes whose generator grid is already small are unchanged (64 px starts at 4).
+    same = [build_networks(ImageModelConfig(image_size=64, base_channels=4, discriminator_min_side=m), 2)[1]
+            for m in (4, 8)]
+    assert [sum(p.numel() for p in d.parameters()) for d in same][0] == sum(p.numel() for p in same[1].parameters())
+
+
+def test_bounded_mode_seeking_pushes_only_up_to_the_real_variety():
+    from synthgen.models.imaging.losses import LATENT_GAP, bounded_mode_seeking, class_gaps
+
+    real = torch.rand(40, 1, 8, 8) * 2 - 1
+    labels = torch.arange(40) % 2
+    gap = class_gaps(real, labels, 2)
+    assert torch.allclose(gap, torch.tensor([2 / 3, 2 / 3]), atol=0.08)  # E|u - v|, u, v ~ U(-1, 1)
+    z = torch.randn(16, 32, generator=torch.Generator().manual_seed(0))
+    y = torch.zeros(16, dtype=torch.long)
+    collapsed = (1e-3 * torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(1))).requires_grad_()
+    loss = bounded_mode_seeking(collapsed, z, y, gap)
+    loss.backward()
+    assert loss.item() == pytest.approx(1.0, abs=0.01) and collapsed.grad.abs().sum() > 0
+    # pairs twice as different (per latent unit) as real pairs: nothing left to push
+    lat = (z[:8] - z[8:]).abs().mean(1)
+    spread = torch.zeros(16, 1, 8, 8)
+    spread[8:] = (2 * gap[0] / LATENT_GAP * lat).view(8, 1, 1, 1)
+    assert bounded_mode_seeking(spread, z, y, gap).item() == 0.0

@@ -138,9 +138,13 @@ class ProjectionDiscriminator(nn.Module):
     """With ``refine`` > 0, each strided conv but the last is followed by ``refine`` 3^d convs."""
 
     def __init__(self, spatial_dims: int, image_size: int, base_channels: int, num_classes: int,
-                 refine: int = 0):
+                 refine: int = 0, min_side: int = 8):
         super().__init__()
         ch = [1] + widths(image_size, base_channels)[::-1]  # 1 -> base -> ... -> widest
+        side = start_side(image_size)
+        while side > min_side:  # extra levels: the last features see the whole image
+            ch.append(min(2 * ch[-1], base_channels * MAX_MULT))
+            side = (side - 2) // 2 + 1  # a 4-wide, stride-2, padding-1 conv
         act = ("leakyrelu", {"negative_slope": 0.2})
         convs: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(ch, ch[1:])):
@@ -188,7 +192,7 @@ def build_networks(config: ImageModelConfig, num_classes: int) -> tuple[Conditio
     levels(config.image_size)
     g = build_generator(config, num_classes)  # first: the seeded stream initialises G, then D
     d = ProjectionDiscriminator(config.spatial_dims, config.image_size, config.base_channels, num_classes,
-                                config.refine_blocks)
+                                config.refine_blocks, config.discriminator_min_side)
     return g, d
 
 
