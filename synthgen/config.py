@@ -119,9 +119,6 @@ class ImageModelConfig(_Strict):
     mode_seeking: float = Field(
         1.0, ge=0.0, description="weight of the MSGAN diversity term in G's loss (0 disables)"
     )
-    mode_seeking_bound: bool = Field(
-        False, description="stop the diversity term once pairs of generated images of a class differ "
-        "as much as real pairs of that class do (DSGAN's bound); unbounded it pushes past real variety")
     diffaug: bool = True
     ada_target: float = Field(
         0.0, ge=0.0, lt=1.0, description="adaptive augmentation (StyleGAN2-ADA): tune how often "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -37,32 +35,3 @@ def mode_seeking(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     latent_gap = (z[:half] - z[half:2 * half]).abs().mean(1)
     return 1.0 / ((image_gap / latent_gap).mean() + 1e-5)
 
-
-# E|z1 - z2| per latent dimension for independent standard normals: 2 / sqrt(pi).
-LATENT_GAP = 2.0 / math.pi ** 0.5
-
-
-def bounded_mode_seeking(fake: torch.Tensor, z: torch.Tensor, y: torch.Tensor,
-                         real_gap: torch.Tensor) -> torch.Tensor:
-    """The mode-seeking term stopped at the real images' own variety (the bound of DSGAN, Yang
-    et al. 2019): zero once a pair of fakes of class c differs as much per latent unit as two
-    real images of c do (``real_gap[c]``, mean absolute pixel difference). Unbounded, it drove
-    PneumoniaMNIST's normal class to images far less alike than real ones (MS-SSIM 0.25 vs 0.65),
-    off the real images' manifold."""
-    half = len(fake) // 2
-    image_gap = (fake[:half] - fake[half:2 * half]).abs().flatten(1).mean(1)
-    latent_gap = (z[:half] - z[half:2 * half]).abs().mean(1)
-    target = real_gap[y[:half]] / LATENT_GAP
-    return torch.relu(1.0 - image_gap / latent_gap / target).mean()
-
-
-def class_gaps(images: torch.Tensor, labels: torch.Tensor, num_classes: int, pairs: int = 512) -> torch.Tensor:
-    """Per class, the mean absolute pixel difference of up to ``pairs`` pairs of its images
-    (each with the next of its class in data order: deterministic, no random stream used)."""
-    gaps = torch.zeros(num_classes, device=images.device)
-    for c in range(num_classes):
-        idx = torch.nonzero(labels == c).flatten()[: pairs + 1]
-        if len(idx) > 1:
-            a, b = images[idx[:-1]].float(), images[idx[1:]].float()
-            gaps[c] = (a - b).abs().flatten(1).mean(1).mean()
-    return gaps.clamp_min(1e-3)

@@ -35,14 +35,7 @@ from synthgen.errors import UserError
 from synthgen.models.imaging.ada import AdaptiveAugment
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.ema import make_ema, update_ema
-from synthgen.models.imaging.losses import (
-    bounded_mode_seeking,
-    class_gaps,
-    d_loss,
-    g_loss,
-    mode_seeking,
-    r1_penalty,
-)
+from synthgen.models.imaging.losses import d_loss, g_loss, mode_seeking, r1_penalty
 from synthgen.models.imaging.networks import build_networks
 from synthgen.models.training.budget import Budget, plan_rounds
 from synthgen.runtime import autocast_dtype
@@ -95,7 +88,6 @@ class GanTrainer:
         self.images = self.labels = None
         self.batch = self.steps_per_epoch = 0
         self.ada: AdaptiveAugment | None = None  # set by attach when model.ada_target > 0
-        self.real_gap: torch.Tensor | None = None  # per class, with model.mode_seeking_bound
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
@@ -141,10 +133,7 @@ class GanTrainer:
             fake = self.train_g(z, y)
             logits = self.d(self.augment(fake, y), y, group=_group(len(y)))
             adversarial = g_loss(self.config.loss, logits.float())
-            if self.real_gap is not None:
-                diversity = bounded_mode_seeking(fake.float(), z, y, self.real_gap)
-            else:
-                diversity = mode_seeking(fake.float(), z)
+            diversity = mode_seeking(fake.float(), z)
             loss = adversarial + self.config.mode_seeking * diversity
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss).backward()
@@ -161,8 +150,6 @@ class GanTrainer:
         # One tensor, on the training device when that is a GPU: batches are index sets into it.
         self.images = images.to(self.device, non_blocking=True)
         self.labels = labels.to(self.device, non_blocking=True)
-        if self.config.mode_seeking_bound:
-            self.real_gap = class_gaps(self.images, self.labels, self.num_classes)
         self.rng = generator
         n, world = len(images), self.dist.world_size
         # Over all processes, each taking an equal slice (DDP weighs every process's gradient alike).
