@@ -8,7 +8,11 @@ upsample + 3^d conv, and no wide activation ever exists at full resolution (elem
 passes over such tensors are memory-bound and cost more than the convolutions here).
 
 Discriminator (Miyato & Koyama 2018): strided 4^d convs with spectral norm and LeakyReLU down
-to s^d, global sum pooling to ``h``, output ``linear(h) + <embed(y), h>``. Before the last
+to s^d and on (``discriminator_min_side``, default 2) until the grid is 2 a side or less, global
+sum pooling to ``h``, output ``linear(h) + <embed(y), h>``. Stopping at s^d left a 28 px
+discriminator two levels deep, each pooled feature seeing ~10 px: nothing judged a whole X-ray,
+and the generator's large class drifted off the real images (Fréchet distance 3.3x the real
+baseline; 0.13x with the extra levels, benchmarks/README.md). Before the last
 conv, a minibatch-standard-deviation channel (Karras et al. 2018) lets D see how varied a
 group of images is; without it the generator collapsed to one image per class on
 PneumoniaMNIST.
