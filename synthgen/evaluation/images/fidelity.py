@@ -62,8 +62,8 @@ def _matched(
     seed: int,
 ) -> dict[str, float]:
     """Average ``metric(x_draw, reference_draw)`` over draws of ``n`` rows of each (a smaller
-    reference is taken whole; one draw when nothing is drawn). The reference draws come from their own stream, so every set
-    compared at the same ``n`` and seed meets the same reference rows."""
+    reference is taken whole; one draw when nothing is drawn). The reference draws come from
+    their own stream, so every set compared at the same ``n`` and seed meets the same rows."""
     draws = 1 if len(x) == n and len(reference) <= n else repeats
     pick, pick_ref = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     take = lambda a, rng: a if len(a) <= n else a[rng.choice(len(a), n, replace=False)]  # noqa: E731

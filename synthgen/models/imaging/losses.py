@@ -34,4 +34,3 @@ def mode_seeking(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     image_gap = (fake[:half] - fake[half:2 * half]).abs().flatten(1).mean(1)
     latent_gap = (z[:half] - z[half:2 * half]).abs().mean(1)
     return 1.0 / ((image_gap / latent_gap).mean() + 1e-5)
-

@@ -142,7 +142,7 @@ class ProjectionDiscriminator(nn.Module):
     """With ``refine`` > 0, each strided conv but the last is followed by ``refine`` 3^d convs."""
 
     def __init__(self, spatial_dims: int, image_size: int, base_channels: int, num_classes: int,
-                 refine: int = 0, min_side: int = 8):
+                 refine: int = 0, min_side: int = 2):
         super().__init__()
         ch = [1] + widths(image_size, base_channels)[::-1]  # 1 -> base -> ... -> widest
         side = start_side(image_size)

@@ -72,7 +72,7 @@ class NumericColumn:
             values, counts = np.unique(observed, return_counts=True)
             spikes = values[counts >= spike_share * len(observed)].tolist()
             observed = observed[~np.isin(observed, spikes)]
-        if len(observed) == 0:  # every value is a spike: no mixture
+        if spikes and len(observed) == 0:  # every value is a spike: no mixture
             return cls(spec.name, [], [], [], spec.has_missing, spikes)
         m = fit_mixture(observed, max_modes)
         return cls(spec.name, m.weights.tolist(), m.means.tolist(), m.stds.tolist(), spec.has_missing, spikes)
