@@ -329,11 +329,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def first_error(e: ValidationError) -> tuple[str, str]:
+    """A validation error's first problem: (its dotted location or "(top level)", its message)."""
+    first = e.errors()[0]
+    return ".".join(str(p) for p in first["loc"]) or "(top level)", first["msg"]
+
+
 def validate(model: type[BaseModel], doc: dict[str, Any], source: str = "config") -> Any:
     """Build ``model`` from ``doc``; a validation error becomes one readable line."""
     try:
         return model.model_validate(doc)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{source}: {loc}: {first['msg']}") from None
+        loc, msg = first_error(e)
+        raise ConfigError(f"{source}: {loc}: {msg}") from None

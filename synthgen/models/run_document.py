@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from synthgen import atomic
 from synthgen.class_counts import checked_counts
+from synthgen.config import first_error
 from synthgen.errors import ModelFileError, SamplingError
 from synthgen.models.document_digests import DIGESTS, edited_key, key_digests
 from synthgen.models.learned import Learned
@@ -127,9 +128,8 @@ class RunDocument(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise ModelFileError(f"{path}: key {where!r}: {first['msg']}") from None
+            where, msg = first_error(e)
+            raise ModelFileError(f"{path}: key {where!r}: {msg}") from None
 
 
 def _parse(path: Path, folder: Path) -> dict[str, Any]:
