@@ -14,7 +14,8 @@ diversity measure; 1 = as varied as real, issue 13 asks for <= 2). ``ema`` is th
 that is sampled from; ``live`` the one being trained (tells a collapse of the weights' average
 from one of the generator itself). ``d_real``/``d_fake`` are the discriminator's mean logits
 on the last batch: hinge margins near 0 mean D no longer tells them apart. A picture of
-the last draw (central slices, a row per class, real above synthetic) goes to ``--pictures``.
+the last draw (the report's grid: middle slices, per class real above synthetic) goes to
+``--pictures``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from synthgen.modalities.imaging import native_size
 from synthgen.models.imaging.diffaug import DiffAugment
 from synthgen.models.imaging.synthesizer import left_right_axis
 from synthgen.models.imaging.trainer import GanTrainer
+from synthgen.report.figures.images import sample_grid
+from synthgen.report.figures.png import to_png
 from synthgen.runtime import configure_threads, seed_everything
 
 DATA = Path(__file__).resolve().parents[1] / "examples" / "mri_patches"
@@ -96,27 +99,11 @@ def run_variant(name: str, override: dict, data, steps: int, every: int, picture
 
 def draw(real: np.ndarray, real_ids: np.ndarray, fake: np.ndarray, fake_ids: np.ndarray,
          classes: list[str], path: Path, columns: int = 8) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def central(x: np.ndarray) -> np.ndarray:
-        return x[0] if x.ndim == 3 else x[0, :, :, x.shape[-1] // 2]
-
-    fig, axes = plt.subplots(2 * len(classes), columns, figsize=(columns * 1.2, len(classes) * 2.5))
-    for c, name in enumerate(classes):
-        for row, (pool, ids) in enumerate(((real, real_ids), (fake, fake_ids))):
-            chosen = pool[ids == c][:columns]
-            for k, ax in enumerate(axes[2 * c + row]):
-                ax.axis("off")
-                if k < len(chosen):
-                    ax.imshow(central(chosen[k]), cmap="gray", vmin=-1, vmax=1)
-            axes[2 * c + row, 0].set_title(f"{name} {'real' if row == 0 else 'synthetic'}", fontsize=7, loc="left")
+    """The report's real-above-synthetic grid (middle slices), written as a PNG."""
+    rows = {side: {name: pool[ids == c][:columns] for c, name in enumerate(classes)}
+            for side, (pool, ids) in (("real", (real, real_ids)), ("synthetic", (fake, fake_ids)))}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=60)
-    plt.close(fig)
+    path.write_bytes(to_png(sample_grid({"classes": classes, **rows}, per_row=columns)))
 
 
 def main() -> None:
