@@ -36,6 +36,7 @@ from synthgen.distributed import DistInfo
 from synthgen.evaluation.images.diversity import mean_pairwise_ssim, ms_ssim_plan
 from synthgen.modalities.imaging import native_size
 from synthgen.models.imaging.diffaug import DiffAugment
+from synthgen.models.imaging.networks import latent_size
 from synthgen.models.imaging.synthesizer import left_right_axis
 from synthgen.models.imaging.trainer import GanTrainer
 from synthgen.report.figures.images import sample_grid
@@ -79,7 +80,7 @@ def run_variant(name: str, override: dict, data, steps: int, every: int, picture
     real_np, label_np = images.numpy(), labels.numpy()
     real = [mean_pairwise_ssim(real_np[label_np == c], plan) for c in range(len(classes))]
     ids = torch.arange(len(classes)).repeat_interleave(PER_CLASS)
-    z = torch.randn(len(ids), model.latent_dim, generator=torch.Generator().manual_seed(1))
+    z = torch.randn(len(ids), latent_size(model), generator=torch.Generator().manual_seed(1))
     start = time.perf_counter()
     for step in range(1, steps + 1):
         losses = trainer.step()

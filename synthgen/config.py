@@ -106,7 +106,12 @@ class ImageModelConfig(_Strict):
     image_size: int | None = Field(
         None, ge=6, description="side length after crop/pad/resize; None: the inputs' own side "
         "when they share one square (cubic) shape up to IMAGE_SIZE_CAP, else IMAGE_SIZE_DEFAULT")
-    latent_dim: int = Field(128, ge=1)
+    latent_dim: int = Field(128, ge=1, description="length of the latent vector (latent_grid 0)")
+    latent_grid: int = Field(
+        0, ge=0, description="> 0: the latent is this many channels of i.i.d. normals on the "
+        "generator's first grid (4^d at 32 px) instead of one vector, so every region of an image "
+        "has latents of its own; on 36-108 MRI patches a class the vector latent collapsed "
+        "(MS-SSIM 3.7-6.4x real), 8 grid channels did not (benchmarks/README.md)")
     base_channels: int = Field(32, ge=4, description="narrowest generator width; doubles per level")
     refine_blocks: int = Field(0, ge=0, le=4, description="3^d stride-1 conv blocks after each "
                                "resolution step of G and D (depth where few levels fit, e.g. 28 px)")

@@ -1,6 +1,8 @@
 """Class-conditional generator and projection discriminator for 2D or 3D images.
 
-Generator (DCGAN-shaped): ``[z, embed(y)] -> linear -> s^d grid`` (s = 4 for powers of two, 3..8 else), then transposed-conv
+Generator (DCGAN-shaped): ``[z, embed(y)] -> linear -> s^d grid`` (s = 4 for powers of two,
+3..8 else), or with ``latent_grid`` channels ``z`` already is that grid (i.i.d. normals, one 3^d conv to
+the first width; the class enters through the batch norms). Then transposed-conv
 upsampling blocks, each preceded by class-conditional BatchNorm + ReLU; the last one goes
 straight to one channel at ``image_size``, then tanh. Why this shape on CPU: a transposed
 4^d/stride-2 conv costs 16 MACs per input/output channel pair and input voxel against 36 for
@@ -115,14 +117,23 @@ class ConditionalGenerator(nn.Module):
     levels) the plain network is only two transposed convs deep, too shallow for rib detail."""
 
     def __init__(self, spatial_dims: int, image_size: int, latent_dim: int, base_channels: int,
-                 num_classes: int, refine: int = 0):
+                 num_classes: int, refine: int = 0, latent_grid: int = 0):
         super().__init__()
         ch = widths(image_size, base_channels)
-        self.spatial_dims, self.latent_dim = spatial_dims, latent_dim
-        self.embed = nn.Embedding(num_classes, latent_dim)
+        self.spatial_dims = spatial_dims
         start = start_side(image_size)
-        self.fc = nn.Linear(2 * latent_dim, ch[0] * start**spatial_dims)
         self.start_shape = (ch[0],) + (start,) * spatial_dims
+        if latent_grid:
+            # A vector latent let the generator settle on one layout per class, varied only in
+            # brightness (36-108 MRI patches a class); latents per grid cell vary every region.
+            self.latent_shape = (latent_grid,) + (start,) * spatial_dims
+            self.first = Convolution(spatial_dims, latent_grid, ch[0], kernel_size=3, padding=1,
+                                     conv_only=True)
+        else:
+            self.latent_shape = (latent_dim,)
+            self.embed = nn.Embedding(num_classes, latent_dim)
+            self.fc = nn.Linear(2 * latent_dim, ch[0] * start**spatial_dims)
+        self.latent_size = math.prod(self.latent_shape)  # z is drawn flat, (n, latent_size)
         ups = list(zip(ch, ch[1:])) + ([(ch[-1], ch[-1])] if refine else [])
         blocks: list[nn.Module] = []
         for a, b in ups:
@@ -132,7 +143,10 @@ class ConditionalGenerator(nn.Module):
         self.out = (RefineBlock if refine else UpBlock)(spatial_dims, ch[-1], 1, num_classes)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        x = self.fc(torch.cat([z, self.embed(y)], dim=1)).view(-1, *self.start_shape)
+        if len(self.latent_shape) > 1:
+            x = self.first(z.view(-1, *self.latent_shape))
+        else:
+            x = self.fc(torch.cat([z, self.embed(y)], dim=1)).view(-1, *self.start_shape)
         for block in self.blocks:
             x = block(x, y)
         return torch.tanh(self.out(x, y))
@@ -203,4 +217,12 @@ def build_networks(config: ImageModelConfig, num_classes: int) -> tuple[Conditio
 def build_generator(config: ImageModelConfig, num_classes: int) -> ConditionalGenerator:
     levels(config.image_size)
     return ConditionalGenerator(config.spatial_dims, config.image_size, config.latent_dim,
-                                config.base_channels, num_classes, config.refine_blocks)
+                                config.base_channels, num_classes, config.refine_blocks,
+                                config.latent_grid)
+
+
+def latent_size(config: ImageModelConfig) -> int:
+    """Length of the flat latent each generated image is drawn from."""
+    if config.latent_grid:
+        return config.latent_grid * start_side(config.image_size) ** config.spatial_dims
+    return config.latent_dim

@@ -20,7 +20,7 @@ from synthgen.models.learned import Learned
 from synthgen.models.checkpoints import open_checkpoints, under
 from synthgen.models.imaging.checkpoint import run_fingerprint
 from synthgen.models.imaging.diffaug import DiffAugment
-from synthgen.models.imaging.networks import build_generator
+from synthgen.models.imaging.networks import build_generator, latent_size
 from synthgen.models.imaging.trainer import GanTrainer, memory_format
 from synthgen.models.imaging.validation import ImageSnapshotScorer, carve_validation
 from synthgen.models.training import loop
@@ -123,7 +123,8 @@ class ImageSynthesizer(Synthesizer):
         labels = [label for label in self.classes_ for _ in range(counts[label])]
         ids = torch.tensor([self.classes_.index(label) for label in labels], dtype=torch.long)
         # Latents from a CPU generator: the same seed gives the same images on any device.
-        z = torch.randn(len(ids), self.model_config_.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(len(ids), self.generator_.latent_size,
+                        generator=torch.Generator().manual_seed(seed))
         g = self.generator_.eval()
         out = [g(z[i:i + SAMPLE_CHUNK].to(self.device_), ids[i:i + SAMPLE_CHUNK].to(self.device_))
                .float().cpu() for i in range(0, len(ids), SAMPLE_CHUNK)]
@@ -173,7 +174,7 @@ def _fit_part_and_scorer(images: torch.Tensor, labels: torch.Tensor, n_classes: 
         return images, labels, None
     fit, val = (torch.from_numpy(i) for i in carved)
     scorer = ImageSnapshotScorer(images[fit], labels[fit], images[val], labels[val], n_classes,
-                                 config.latent_dim, seed=train.seed)
+                                 latent_size(config), seed=train.seed)
     return images[fit], labels[fit], scorer
 
 

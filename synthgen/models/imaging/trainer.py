@@ -94,7 +94,7 @@ class GanTrainer:
                               enabled=self.amp_dtype is not None)
 
     def _latent(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device)
+        return torch.randn(n, self.g.latent_size, device=self.device)
 
     def d_step(self, real: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Hinge / non-saturating D loss on augmented real + fake (+ R1 on the reals)."""

@@ -59,10 +59,10 @@ class ImageSnapshotScorer:
     all in [0, 1] so that the report draws them on one axis."""
 
     def __init__(self, fit_images: torch.Tensor, fit_labels: torch.Tensor, val_images: torch.Tensor,
-                 val_labels: torch.Tensor, n_classes: int, latent_dim: int, *, seed: int):
+                 val_labels: torch.Tensor, n_classes: int, latent_size: int, *, seed: int):
         self.fit = (fit_images, fit_labels)
         self.validation = (val_images, val_labels)
-        self.n_classes, self.latent_dim, self.seed = n_classes, latent_dim, seed
+        self.n_classes, self.latent_size, self.seed = n_classes, latent_size, seed
         self.net = None  # trained at the first score: only the process that scores pays for it
 
     def _prepare(self) -> None:
@@ -90,7 +90,8 @@ class ImageSnapshotScorer:
         counts = [len(self.val[c]) for c in self.classes]
         self.ids = torch.tensor(np.repeat(self.classes, counts), dtype=torch.long)
         # The same latents every round: scores differ by the snapshot's weights, not by the draw.
-        self.z = torch.randn(len(self.ids), self.latent_dim, generator=torch.Generator().manual_seed(seed))
+        self.z = torch.randn(len(self.ids), self.latent_size,
+                             generator=torch.Generator().manual_seed(seed))
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         self.net.eval()
