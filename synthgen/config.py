@@ -216,6 +216,9 @@ class EvalConfig(_Strict):
     # Images: the feature encoder and the downstream CNN are trained here, nothing downloaded.
     image_epochs: int = Field(10, ge=1, description="downstream CNN epochs per arm and seed")
     image_encoder_epochs: int = Field(8, ge=1, description="feature-encoder epochs")
+    image_detection_epochs: int = Field(
+        10, ge=0, description="epochs of the CNN that tries to tell synthetic from real images "
+        "(0: skip)")
     image_max_images: int = Field(5000, ge=100, description="images per set used by fidelity")
     copy_quantile: float = Field(
         0.99, gt=0.5, lt=1.0, description="copy threshold: this quantile of unseen-real similarity"

@@ -43,6 +43,8 @@ LABELS: dict[str, tuple[str, Direction, str]] = {
                              _H, "number"),
     "fidelity/detection_auc": ("Detection AUC: can a classifier tell synthetic from real? "
                                "(0.5 = no)", _T, "number"),
+    "fidelity/detection_auc_baseline": ("Detection AUC between real test and train images (the "
+                                        "real baseline)", _C, "number"),
     "fidelity/precision": ("k-NN precision: synthetic rows that fall among real ones (1 = all)",
                            _H, "number"),
     "fidelity/recall": ("k-NN recall: real variety covered by synthetic rows (1 = all)", _H,

@@ -200,6 +200,7 @@ class ImageModality(Modality):
             seeds=config.seeds,
             epochs=config.image_epochs,
             encoder_epochs=config.image_encoder_epochs,
+            detection_epochs=config.image_detection_epochs,
             max_images=config.image_max_images,
             copy_quantile=config.copy_quantile,
             shares=config.augment_shares,

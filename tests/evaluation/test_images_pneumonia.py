@@ -15,6 +15,7 @@ import pytest
 from synthgen.evaluation.images import evaluate_images
 from synthgen.evaluation import Severity
 from synthgen.report import write_report
+from synthgen.evaluation.images.detection import detection_auc
 from synthgen.evaluation.images.features import fit_encoder, random_encoder, standardise
 from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.memorization import copy_check, pixel_vectors, unit_rows
@@ -91,6 +92,40 @@ def test_noise_is_far_from_real(spaces, xray, kind):
         assert m["fd"] > 20 * m["fd_baseline"], space
         assert m["kid"] > 10 * max(m["kid_baseline"], 1e-3), space
         assert m["precision"] < 0.05 and m["coverage"] < 0.05, space
+
+
+def test_detector_cannot_tell_unseen_real_x_rays_but_sees_blur_at_once(xray):
+    """The realism check's two ends: real vs real reads about 0.5; X-rays blurred by a 3x3 box
+    (the same anatomy, the fine texture gone, as GAN blobs lack it) close to 1."""
+    tx, ty = xray["train"]
+    ux, uy = xray["unseen"]
+    same = detection_auc(tx, ty, ux, uy, ["normal", "pneumonia"])
+    assert abs(same.auc - 0.5) < 0.12 and set(same.per_class) == {"normal", "pneumonia"}
+    padded = np.pad(ux, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    blurred = sum(padded[..., i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+    blur = detection_auc(tx, ty, blurred, uy, ["normal", "pneumonia"])
+    assert blur.auc > 0.9 and min(blur.per_class.values()) > 0.85, blur
+    # a class with too few images on a side gets no figure, and the pooled AUC leaves it out
+    few = detection_auc(tx, ty, blurred[:40], np.array(["normal"] * 37 + ["pneumonia"] * 3),
+                        ["normal", "pneumonia"])
+    assert set(few.per_class) == {"normal"} and few.n_per_class == {"normal": 37}
+
+
+def test_realistic_features_do_not_save_images_a_detector_tells_apart(xray):
+    """Fidelity is judged on the detector too: blurred real X-rays keep the encoder's class
+    features (Fréchet distance near the baseline) yet read 'poor' because a CNN spots them."""
+    tx, ty = xray["train"]
+    ex, ey = xray["test"]
+    ux, uy = xray["unseen"]
+    padded = np.pad(ux, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    blurred = sum(padded[..., i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+    result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], blurred, uy, seeds=0,
+                             encoder_epochs=2)
+    m, verdict = result.metrics, result.verdicts["fidelity"]
+    assert m["fidelity/detection_auc"] > 0.9
+    assert abs(m["fidelity/detection_auc_baseline"] - 0.5) < 0.15
+    assert np.isfinite(m["fidelity/class/pneumonia/detection_auc"])
+    assert verdict.severity is Severity.BAD and verdict.text.startswith("poor: a CNN"), verdict.text
 
 
 def test_evaluate_images_on_a_memorizing_generator(xray, tmp_path):

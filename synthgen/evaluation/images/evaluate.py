@@ -19,6 +19,7 @@ from synthgen.evaluation.classes import class_warnings, count_labels
 from synthgen.evaluation.findings import Findings
 from synthgen.evaluation.images.diversity import class_diversity
 from synthgen.evaluation.images.cache import cached_encoder
+from synthgen.evaluation.images.detection import detection_auc
 from synthgen.evaluation.images.features import encoder_accuracy, random_encoder, standardise
 from synthgen.evaluation.images.fidelity import feature_fidelity
 from synthgen.evaluation.images.inputs import ImageSets, cap_indices, check_sets
@@ -68,6 +69,7 @@ def evaluate_images(
     seeds: int = 5,
     epochs: int = 10,
     encoder_epochs: int = 8,
+    detection_epochs: int = 10,
     max_images: int | None = 5000,
     feature_dim: int = 128,
     ssim_pairs: int = 200,
@@ -86,9 +88,10 @@ def evaluate_images(
     """Evaluate synthetic images against real ones; arrays ``(N, C, H, W)``/``(N, C, D, H, W)``.
 
     Images are float in [-1, 1], labels strings (anything ``str()`` maps). ``seeds=0`` skips the
-    downstream classifiers. ``tstr_x``/``tstr_y``: a balanced draw from the model for the
-    synthetic-only arm (a ``fill`` sample lacks the majority class); ``flip_axis``: the tensor
-    axis of left-right, for classic augmentation. ``shares``: shares of the synthetic images
+    downstream classifiers, ``detection_epochs=0`` the real-vs-synthetic detector.
+    ``tstr_x``/``tstr_y``: a balanced draw from the model for the synthetic-only arm (a ``fill``
+    sample lacks the majority class); ``flip_axis``: the tensor axis of left-right, for classic
+    augmentation. ``shares``: shares of the synthetic images
     tried on a ``share_validation`` part of the real train images; the best is scored on test.
     ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves. ``cache_dir``: where the trained feature
@@ -101,7 +104,8 @@ def evaluate_images(
     sets.attach_balanced(tstr_x, tstr_y)
     notes = _cap(sets, max_images, seed)
     f = ImageMeasurements(sets=sets, history=history, options=dict(
-        seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs, max_images=max_images,
+        seeds=seeds, epochs=epochs, encoder_epochs=encoder_epochs,
+        detection_epochs=detection_epochs, max_images=max_images,
         feature_dim=feature_dim, ssim_pairs=ssim_pairs, copy_quantile=copy_quantile, seed=seed,
         shares=list(shares), share_validation=share_validation, notes=notes))
     classes = sets.classes
@@ -121,6 +125,10 @@ def evaluate_images(
     say("image evaluation: fidelity (FD, KID, precision/recall, density/coverage)")
     _fidelity(f, feats)
     t = lap("fidelity", t)
+    if detection_epochs > 0:
+        say("image evaluation: realism (a CNN trained to tell synthetic from real images)")
+        _detection(f, device)
+        t = lap("detection", t)
     say("image evaluation: diversity (MS-SSIM within classes)")
     _diversity(f)
     t = lap("diversity", t)
@@ -192,6 +200,18 @@ def _fidelity(f: ImageMeasurements, feats) -> None:
                             for g in gtr}
     for g in gtr:
         f.intensity[g] = intensity_summary(sets.train_x[gtr[g]], sets.test_x[gte[g]], pcx[gsy[g]])
+
+
+def _detection(f: ImageMeasurements, device: str) -> None:
+    """Real train vs synthetic (stand-ins for classes the sample lacks), and real train vs real
+    test as the baseline; the overall figure pools the sample's own classes."""
+    sets, o = f.sets, f.options
+    pcx, pcy, _ = sets.per_class_synthetic()
+    pooled = [c for c in sets.classes if (sets.synth_y == c).any()]
+    f.detection, f.detection_baseline = (
+        detection_auc(sets.train_x, sets.train_y, x, y, sets.classes, pooled=pooled,
+                      epochs=o["detection_epochs"], seed=o["seed"], device=device)
+        for x, y in ((pcx, pcy), (sets.test_x, sets.test_y)))
 
 
 def _memorization(f: ImageMeasurements, enc, encoder_feats, copy_quantile: float) -> None:

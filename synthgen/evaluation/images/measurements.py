@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.evaluation.images.detection import Detection
 from synthgen.evaluation.images.diversity import SsimPlan
 from synthgen.evaluation.images.inputs import ImageSets
 from synthgen.evaluation.images.memorization import CopyCheck
@@ -20,6 +21,8 @@ class ImageMeasurements:
     encoder_accuracy: float = float("nan")
     encoder_losses: list[float] = field(default_factory=list)
     intensity: dict[str, dict[str, Any]] = field(default_factory=dict)  # group -> summary
+    detection: Detection | None = None  # real train vs synthetic
+    detection_baseline: Detection | None = None  # real train vs real test
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> real/synth
     ssim_plan: SsimPlan | None = None
     copies: list[CopyCheck] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """Flat metric keys of the image evaluation (for metrics.json and MLflow).
 
 ``fidelity/<metric>_<space>[_baseline]`` (whole set) and
-``fidelity/class/<class>/<metric>_<space>[_baseline]``; ``diversity/ms_ssim_{real,test,synthetic}``;
+``fidelity/class/<class>/<metric>_<space>[_baseline]``;
+``fidelity/[class/<class>/]detection_auc[_baseline]``; ``diversity/ms_ssim_{real,test,synthetic}``;
 ``memorization/copy_rate_{pixel,encoder}``; ``utility/cnn/<metric>/<arm>`` and
 ``utility/cnn/<metric>/gain_<arm>[_low|_high]``.
 """
@@ -35,6 +36,11 @@ def _fidelity(f: ImageMeasurements) -> dict[str, float]:
                 suffix = "_baseline" if k.endswith("_baseline") else ""
                 m[f"{_prefix(group)}{base}_{space}{suffix}"] = v
     m["fidelity/encoder_test_balanced_accuracy"] = f.encoder_accuracy
+    for det, suffix in ((f.detection, ""), (f.detection_baseline, "_baseline")):
+        if det is not None:
+            m[f"fidelity/detection_auc{suffix}"] = det.auc
+            for c, auc in det.per_class.items():
+                m[f"{_prefix(c)}detection_auc{suffix}"] = auc
     for group, s in f.intensity.items():
         m[f"{_prefix(group)}intensity_w1"] = s["w1"]
         m[f"{_prefix(group)}intensity_w1_baseline"] = s["w1_baseline"]

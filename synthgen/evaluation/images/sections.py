@@ -30,7 +30,8 @@ FIDELITY_METRICS = ("fd", "kid", "precision", "recall", "density", "coverage")
 HEADLINE = (
     "fidelity/fd_encoder", "fidelity/fd_encoder_baseline", "fidelity/kid_encoder",
     "fidelity/kid_encoder_baseline", "fidelity/precision_encoder", "fidelity/recall_encoder",
-    "fidelity/density_encoder", "fidelity/coverage_encoder", "fidelity/fd_random",
+    "fidelity/density_encoder", "fidelity/coverage_encoder", "fidelity/detection_auc",
+    "fidelity/detection_auc_baseline", "fidelity/fd_random",
     "fidelity/fd_random_baseline", "diversity/ms_ssim_synthetic", "diversity/ms_ssim_real",
     "diversity/ms_ssim_test", "memorization/copy_rate_pixel", "memorization/copy_rate_encoder",
     "utility/cnn/balanced_accuracy/real", "utility/cnn/chosen_share",
@@ -46,8 +47,12 @@ def _fidelity_section(f: ImageMeasurements, notes: list[str]) -> Section:
             for space in SPACES for k in FIDELITY_METRICS]
     w = f.intensity[ALL]
     rows.append(["pixels", "intensity W1", w["w1"], w["w1_baseline"]])
+    det, base = f.detection, f.detection_baseline
+    if det is not None:
+        rows.append(["CNN detector", "real-vs-synthetic AUC", det.auc, base.auc])
     per_class = [[c] + [f.fidelity["encoder"].get(c, {}).get(k, np.nan) for k in
                         ("fd", "fd_baseline", "precision", "recall", "coverage", "coverage_baseline")]
+                 + ([det.per_class.get(c, np.nan), base.per_class.get(c, np.nan)] if det else [])
                  for c in f.sets.classes]
     n_matched = int(f.fidelity["encoder"][ALL].get("n_matched", 0))
     blocks = [Note(n) for n in notes] + [Note(_mix_note(f)),
@@ -59,18 +64,31 @@ def _fidelity_section(f: ImageMeasurements, notes: list[str]) -> Section:
              f"density/coverage k={K_DENSITY_COVERAGE}. Encoder: a small CNN trained on the real "
              f"train split (test balanced accuracy {f.encoder_accuracy:.2f}); random: the same "
              "network with fixed random weights, as a check that does not depend on what the "
-             "encoder learned."),
+             "encoder learned." + _detection_note(f)),
         Table([Column("features", "text"), Column("metric", "text"),
                Column("synthetic", digits=4), Column("real baseline", digits=4)], rows),
         Table([Column("class", "text")] + [Column(n) for n in (
-            "FD", "FD baseline", "precision", "recall", "coverage", "coverage baseline")],
-            per_class, "Per class (encoder features)"),
+            "FD", "FD baseline", "precision", "recall", "coverage", "coverage baseline")
+            + (("detection AUC", "detection baseline") if det else ())],
+            per_class, "Per class (encoder features; detection: its own CNN)"),
         FigureSpec("intensity_histograms", "Intensity histograms",
                    "grey-level distribution of real training vs synthetic images",
                    {"centres": bin_centres(),
                     "panels": {g: s["histograms"] for g, s in f.intensity.items()}}),
     ]
     return Section("fidelity", "Fidelity: do synthetic images look like real ones?", blocks)
+
+
+def _detection_note(f: ImageMeasurements) -> str:
+    det = f.detection
+    if det is None:
+        return ""
+    sizes = ", ".join(f"{n} {c}" for c, n in det.n_per_class.items())
+    return (" CNN detector: a fresh CNN trained to tell real training images from synthetic ones "
+            f"({f.options['detection_epochs']} epochs, {det.folds}-fold out-of-fold ROC AUC; per "
+            f"side {sizes} images); 0.5 means it cannot tell them apart. Its baseline tells real test from real "
+            "training images the same way. It looks at the pixels, so it sees texture and "
+            "artefacts that the encoder's class features can miss.")
 
 
 def _mix_note(f: ImageMeasurements) -> str:

@@ -19,7 +19,13 @@ DIVERSITY_MARGIN = 0.05
 # ... this much less alike than the less alike real set: wider than real (noise, artefacts, or
 # another class's look). Real train and test differ by up to ~0.1, hence the wider margin.
 SPREAD_MARGIN = 0.15
+# Real-vs-synthetic detector AUC bands, as for tables: "close" up to the first, "moderate" up
+# to the second, "weak" up to the third, "poor" above.
+DETECTION_BANDS = (0.6, 0.75, 0.9)
 _GAIN_SEVERITY = {"helps": Severity.GOOD, "hurts": Severity.BAD}
+# Fidelity words from best to worst, and how each reads.
+_FIDELITY_WORDS = {"close to real": Severity.GOOD, "moderate": Severity.CAUTION,
+                   "weak": Severity.BAD, "poor": Severity.BAD}
 
 
 def _pct(v: float) -> str:
@@ -45,21 +51,42 @@ def worst_class(f: ImageMeasurements) -> tuple[str | None, float]:
     return c, ratios[c]
 
 
+def _detection_judgement(f: ImageMeasurements) -> tuple[str, str] | None:
+    """(word, sentence) for the real-vs-synthetic detector, judged on the worse of the pooled
+    and the worst class's AUC; None when it was not run or had too few images."""
+    det, base = f.detection, f.detection_baseline
+    if det is None or not np.isfinite(det.auc):
+        return None
+    worst = max(det.per_class, key=det.per_class.get, default=None)
+    judged = max([det.auc] + ([det.per_class[worst]] if worst is not None else []))
+    band = sum(judged > edge for edge in DETECTION_BANDS)
+    word = ("close to real", "moderate", "weak", "poor")[band]
+    text = f"a CNN trained to tell them apart reaches AUC {det.auc:.2f}"
+    if base is not None and np.isfinite(base.auc):
+        text += f" (real test vs train: {base.auc:.2f})"
+    if worst is not None and len(det.per_class) > 1:
+        text += f", {det.per_class[worst]:.2f} for {worst}"
+    return word, text
+
+
 def fidelity_verdict(f: ImageMeasurements) -> Verdict:
-    """Judged on the worse of the overall and the worst class's FD ratio: with few images per
-    class the overall mix can look close while every class is far."""
+    """Judged on the worse of the overall and the worst class's FD ratio (with few images per
+    class the overall mix can look close while every class is far), and on the real-vs-
+    synthetic detector: the encoder's features can miss what a detector sees at once (grainy
+    MRI blobs read 0.6x the real FD)."""
     enc = f.fidelity["encoder"][ALL]
     ratio, ratio_r = fd_ratio(f), fd_ratio(f, "random")
     worst, worst_ratio = worst_class(f)
     judged = np.nanmax([ratio, worst_ratio])
-    if judged <= CLOSE_RATIO:
-        severity, word = Severity.GOOD, "close to real"
-    elif judged <= MODERATE_RATIO:
-        severity, word = Severity.CAUTION, "moderate"
-    else:
-        severity, word = Severity.BAD, "poor"
-    return Verdict(severity, (
-        f"{word}: Fréchet distance {enc.get('fd', np.nan):.3g} vs "
+    word = ("close to real" if judged <= CLOSE_RATIO else "moderate" if judged <= MODERATE_RATIO
+            else "poor")
+    detection, lead = _detection_judgement(f), ""
+    if detection is not None:
+        order = list(_FIDELITY_WORDS)
+        word = max(word, detection[0], key=order.index)
+        lead = detection[1] + "; "
+    return Verdict(_FIDELITY_WORDS[word], (
+        f"{word}: {lead}Fréchet distance {enc.get('fd', np.nan):.3g} vs "
         f"{enc.get('fd_baseline', np.nan):.3g} for unseen real images ({ratio:.1f}x; "
         f"random-network check {ratio_r:.1f}x); precision {enc.get('precision', np.nan):.2f} "
         f"(real {enc.get('precision_baseline', np.nan):.2f}), recall "
