@@ -91,8 +91,8 @@ def evaluate_images(
     downstream classifiers, ``detection_epochs=0`` the real-vs-synthetic detector.
     ``tstr_x``/``tstr_y``: a balanced draw from the model for the synthetic-only arm (a ``fill``
     sample lacks the majority class); ``flip_axis``: the tensor axis of left-right, for classic
-    augmentation. ``shares``: shares of the synthetic images
-    tried on a ``share_validation`` part of the real train images; the best is scored on test.
+    augmentation. ``shares``: shares of the synthetic images tried on a ``share_validation``
+    part of the real train images; the best is scored on test.
     ``history``: generator training losses, ``{name: [per epoch]}`` or
     ``[{name: value} per epoch]``, drawn as curves. ``cache_dir``: where the trained feature
     encoder and the real-only arms' scores are kept between evaluations of the same real images

@@ -86,9 +86,9 @@ def _detection_note(f: ImageMeasurements) -> str:
     sizes = ", ".join(f"{n} {c}" for c, n in det.n_per_class.items())
     return (" CNN detector: a fresh CNN trained to tell real training images from synthetic ones "
             f"({f.options['detection_epochs']} epochs, {det.folds}-fold out-of-fold ROC AUC; per "
-            f"side {sizes} images); 0.5 means it cannot tell them apart. Its baseline tells real test from real "
-            "training images the same way. It looks at the pixels, so it sees texture and "
-            "artefacts that the encoder's class features can miss.")
+            f"side {sizes} images); 0.5 means it cannot tell them apart. Its baseline tells real "
+            "test from real training images the same way. It looks at the pixels, so it sees "
+            "texture and artefacts that the encoder's class features can miss.")
 
 
 def _mix_note(f: ImageMeasurements) -> str:

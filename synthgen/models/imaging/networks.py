@@ -1,8 +1,8 @@
 """Class-conditional generator and projection discriminator for 2D or 3D images.
 
 Generator (DCGAN-shaped): ``[z, embed(y)] -> linear -> s^d grid`` (s = 4 for powers of two,
-3..8 else), or with ``latent_grid`` channels ``z`` already is that grid (i.i.d. normals, one 3^d conv to
-the first width; the class enters through the batch norms). Then transposed-conv
+3..8 else), or with ``latent_grid`` channels ``z`` already is that grid (i.i.d. normals, one
+3^d conv to the first width; the class enters through the batch norms). Then transposed-conv
 upsampling blocks, each preceded by class-conditional BatchNorm + ReLU; the last one goes
 straight to one channel at ``image_size``, then tanh. Why this shape on CPU: a transposed
 4^d/stride-2 conv costs 16 MACs per input/output channel pair and input voxel against 36 for
@@ -123,14 +123,13 @@ class ConditionalGenerator(nn.Module):
         self.spatial_dims = spatial_dims
         start = start_side(image_size)
         self.start_shape = (ch[0],) + (start,) * spatial_dims
+        self.latent_shape = latent_shape(spatial_dims, image_size, latent_dim, latent_grid)
         if latent_grid:
             # A vector latent let the generator settle on one layout per class, varied only in
             # brightness (36-108 MRI patches a class); latents per grid cell vary every region.
-            self.latent_shape = (latent_grid,) + (start,) * spatial_dims
             self.first = Convolution(spatial_dims, latent_grid, ch[0], kernel_size=3, padding=1,
                                      conv_only=True)
         else:
-            self.latent_shape = (latent_dim,)
             self.embed = nn.Embedding(num_classes, latent_dim)
             self.fc = nn.Linear(2 * latent_dim, ch[0] * start**spatial_dims)
         self.latent_size = math.prod(self.latent_shape)  # z is drawn flat, (n, latent_size)
@@ -221,8 +220,15 @@ def build_generator(config: ImageModelConfig, num_classes: int) -> ConditionalGe
                                 config.latent_grid)
 
 
+def latent_shape(spatial_dims: int, image_size: int, latent_dim: int,
+                 latent_grid: int) -> tuple[int, ...]:
+    """``(latent_dim,)``, or ``latent_grid`` channels on the generator's first grid."""
+    if latent_grid:
+        return (latent_grid,) + (start_side(image_size),) * spatial_dims
+    return (latent_dim,)
+
+
 def latent_size(config: ImageModelConfig) -> int:
     """Length of the flat latent each generated image is drawn from."""
-    if config.latent_grid:
-        return config.latent_grid * start_side(config.image_size) ** config.spatial_dims
-    return config.latent_dim
+    return math.prod(latent_shape(config.spatial_dims, config.image_size, config.latent_dim,
+                                  config.latent_grid))
