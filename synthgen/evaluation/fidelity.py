@@ -337,18 +337,24 @@ def _class_auc(det: pd.DataFrame, real_lab: pd.Series, syn_lab: pd.Series, c: st
     return float(roc_auc_score(sel.is_real, sel.prob))
 
 
+# Detection AUC bands, tables and images alike: good up to the first, moderate up to the second,
+# weak up to the third, poor above.
+DETECTION_BANDS = (0.6, 0.75, 0.9)
+
+
 def _verdict(m: dict[str, float], base: dict[str, float]) -> Verdict:
     auc = m["detection_auc"]
+    good, moderate, weak = DETECTION_BANDS
     ref = f" (real holdout vs train: {base['detection_auc']:.2f})" if base else ""
     if np.isnan(auc):
         severity, head = Severity.CAUTION, "not assessed: too few rows for the detection classifier"
-    elif auc <= 0.6:
+    elif auc <= good:
         severity = Severity.GOOD
         head = f"good: a classifier barely tells synthetic from real rows (AUC {auc:.2f}{ref})"
-    elif auc <= 0.75:
+    elif auc <= moderate:
         severity = Severity.CAUTION
         head = f"moderate: a classifier tells synthetic from real rows fairly often (AUC {auc:.2f}{ref})"
-    elif auc <= 0.9:
+    elif auc <= weak:
         severity = Severity.BAD
         head = f"weak: synthetic rows are usually told apart from real ones (AUC {auc:.2f}{ref})"
     else:

@@ -94,6 +94,12 @@ def test_noise_is_far_from_real(spaces, xray, kind):
         assert m["precision"] < 0.05 and m["coverage"] < 0.05, space
 
 
+def _box_blur(x: np.ndarray) -> np.ndarray:
+    """A 3x3 box blur of 28 px images (edges repeated)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    return sum(padded[..., i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+
+
 def test_detector_cannot_tell_unseen_real_x_rays_but_sees_blur_at_once(xray):
     """The realism check's two ends: real vs real reads about 0.5; X-rays blurred by a 3x3 box
     (the same anatomy, the fine texture gone, as GAN blobs lack it) close to 1."""
@@ -101,8 +107,7 @@ def test_detector_cannot_tell_unseen_real_x_rays_but_sees_blur_at_once(xray):
     ux, uy = xray["unseen"]
     same = detection_auc(tx, ty, ux, uy, ["normal", "pneumonia"])
     assert abs(same.auc - 0.5) < 0.12 and set(same.per_class) == {"normal", "pneumonia"}
-    padded = np.pad(ux, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
-    blurred = sum(padded[..., i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+    blurred = _box_blur(ux)
     blur = detection_auc(tx, ty, blurred, uy, ["normal", "pneumonia"])
     assert blur.auc > 0.9 and min(blur.per_class.values()) > 0.85, blur
     # a class with too few images on a side gets no figure, and the pooled AUC leaves it out
@@ -117,8 +122,7 @@ def test_realistic_features_do_not_save_images_a_detector_tells_apart(xray):
     tx, ty = xray["train"]
     ex, ey = xray["test"]
     ux, uy = xray["unseen"]
-    padded = np.pad(ux, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
-    blurred = sum(padded[..., i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+    blurred = _box_blur(ux)
     result = evaluate_images(tx[:600], ty[:600], ex[:200], ey[:200], blurred, uy, seeds=0,
                              encoder_epochs=2)
     m, verdict = result.metrics, result.verdicts["fidelity"]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from synthgen.evaluation.fidelity import DETECTION_BANDS
 from synthgen.evaluation.findings import Severity, Verdict
 from synthgen.evaluation.images.measurements import ALL, ImageMeasurements
 from synthgen.evaluation.names import metric_label
@@ -19,9 +20,6 @@ DIVERSITY_MARGIN = 0.05
 # ... this much less alike than the less alike real set: wider than real (noise, artefacts, or
 # another class's look). Real train and test differ by up to ~0.1, hence the wider margin.
 SPREAD_MARGIN = 0.15
-# Real-vs-synthetic detector AUC bands, as for tables: "close" up to the first, "moderate" up
-# to the second, "weak" up to the third, "poor" above.
-DETECTION_BANDS = (0.6, 0.75, 0.9)
 _GAIN_SEVERITY = {"helps": Severity.GOOD, "hurts": Severity.BAD}
 # Fidelity words from best to worst, and how each reads.
 _FIDELITY_WORDS = {"close to real": Severity.GOOD, "moderate": Severity.CAUTION,
